@@ -1,0 +1,22 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Sightline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Sightline", targets: ["Sightline"]),
+        .library(name: "SightlineTestKit", targets: ["SightlineTestKit"]),
+        .executable(name: "sightline", targets: ["sightline"]),
+    ],
+    targets: [
+        // The core: pure Swift, Foundation and Synchronization only.
+        .target(name: "Sightline"),
+        // Test doubles a service can use in its own tests (a manual clock).
+        .target(name: "SightlineTestKit", dependencies: ["Sightline"]),
+        // The command: demo, bench and operator tools.
+        .executableTarget(name: "sightline", dependencies: ["Sightline"]),
+        .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

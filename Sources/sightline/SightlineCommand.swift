@@ -1,0 +1,1 @@
+@main struct SightlineCommand { static func main() async { print("sightline") } }
