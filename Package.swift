@@ -14,6 +14,8 @@ let package = Package(
         .target(name: "Sightline"),
         // Test doubles a service can use in its own tests (a manual clock).
         .target(name: "SightlineTestKit", dependencies: ["Sightline"]),
+        // Gzip for HTTP bodies, shared by the OTLP exporter and the /metrics server.
+        .target(name: "CSightlineGzip", linkerSettings: [.linkedLibrary("z")]),
         // The command: demo, bench and operator tools.
         .executableTarget(name: "sightline", dependencies: ["Sightline"]),
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),

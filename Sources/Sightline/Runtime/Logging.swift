@@ -70,7 +70,8 @@ public struct Logger: Sendable {
     public var minimumLevel: LogLevel
     public var component: String
 
-    public init(sink: any LogSink, minimumLevel: LogLevel = .info, component: String = "sightline") {
+    public init(sink: any LogSink, minimumLevel: LogLevel = .info, component: String = "sightline")
+    {
         self.sink = sink
         self.minimumLevel = minimumLevel
         self.component = component
