@@ -1,0 +1,205 @@
+import Foundation
+
+/// What one run of a handler came to.
+enum AttemptResult {
+    case handled(reply: Data?)
+    /// `permanentReason` is set when retrying cannot help.
+    case failed(any Error, permanentReason: DeadLetterReason?)
+}
+
+extension Bus {
+    /// Handles one delivery from a queued group's transport and settles it exactly once:
+    /// acknowledged, retried after a backoff, or dead-lettered and acknowledged.
+    func deliverQueued(_ delivery: TransportDelivery, to subscription: Subscription) async {
+        let envelope = delivery.envelope
+        let options = subscription.options
+
+        if let expiresAt = envelope.expiresAt, expiresAt < clock.wallTime() {
+            let error = BusError(.handlerFailed, "time to live ended at \(expiresAt)")
+            await deadLetterQueued(
+                delivery, subscription, reason: .expired, error: error, attempts: 0)
+            return
+        }
+        if await isDuplicate(envelope, in: subscription) {
+            transport.acknowledge(delivery)
+            return
+        }
+        if options.delivery == .atMostOnce {
+            transport.acknowledge(delivery)
+        }
+
+        switch await runHandler(envelope, in: subscription) {
+        case .handled(let reply):
+            await recordProcessed(envelope, in: subscription)
+            if let reply { sendReply(to: envelope, payload: reply, isError: false) }
+            if options.delivery != .atMostOnce { transport.acknowledge(delivery) }
+
+        case .failed(let error, let permanentReason):
+            let canRetry =
+                permanentReason == nil && options.delivery != .atMostOnce
+                && options.retry.allowsRetry(afterAttempt: envelope.attempt)
+            guard canRetry else {
+                await deadLetterQueued(
+                    delivery, subscription, reason: permanentReason ?? .attemptsExhausted,
+                    error: error, attempts: envelope.attempt)
+                return
+            }
+            _ = subscription.recordFailure(of: envelope.id, at: clock.wallTime())
+            let delay = options.retry.delay(
+                afterAttempt: envelope.attempt, unit: nextJitterUnit())
+            logger.debug(
+                "handler failed; retrying",
+                [
+                    LogKey.channel: subscription.key.channel, LogKey.group: subscription.key.group,
+                    LogKey.messageID: envelope.id.description,
+                    LogKey.attempt: String(envelope.attempt), LogKey.delay: "\(delay)",
+                    LogKey.error: "\(error)",
+                ])
+            transport.retry(delivery, after: delay)
+        }
+    }
+
+    /// Runs an inline group's handler in the caller's task, retrying with backoff; the last
+    /// error reaches the caller instead of the dead-letter store.
+    func deliverInline(_ envelope: Envelope, to subscription: Subscription) async throws {
+        var envelope = envelope
+        let options = subscription.options
+        if await isDuplicate(envelope, in: subscription) { return }
+
+        while true {
+            switch await runHandler(envelope, in: subscription) {
+            case .handled(let reply):
+                await recordProcessed(envelope, in: subscription)
+                if let reply { sendReply(to: envelope, payload: reply, isError: false) }
+                return
+
+            case .failed(let error, let permanentReason):
+                let canRetry =
+                    permanentReason == nil && options.delivery != .atMostOnce
+                    && options.retry.allowsRetry(afterAttempt: envelope.attempt)
+                guard canRetry else {
+                    throw BusError(
+                        .handlerFailed,
+                        "group \(subscription.key) failed \(envelope.messageType) "
+                            + "\(envelope.id) after \(envelope.attempt) attempt(s): \(error)")
+                }
+                let delay = options.retry.delay(
+                    afterAttempt: envelope.attempt, unit: nextJitterUnit())
+                try await clock.sleep(for: delay)
+                envelope.attempt += 1
+            }
+        }
+    }
+
+    /// Runs the group's handler for the envelope's type with the handler's context set.
+    func runHandler(_ envelope: Envelope, in subscription: Subscription) async -> AttemptResult {
+        guard let handler = subscription.handler(for: envelope.messageType) else {
+            let error = BusError(
+                .noHandler,
+                "group \(subscription.key) has no handler for \(envelope.messageType)")
+            return .failed(error, permanentReason: .noHandler)
+        }
+
+        let context = MessageContext(envelope: envelope, group: subscription.key.group)
+        do {
+            let reply = try await MessageContext.$current.withValue(context) {
+                try await handler(envelope, context)
+            }
+            return .handled(reply: reply)
+        } catch let error as PayloadDecodingError {
+            return .failed(error, permanentReason: .undecodable)
+        } catch let error as InvalidMessageError {
+            return .failed(error, permanentReason: .invalidMessage)
+        } catch let error as PermanentError {
+            return .failed(error, permanentReason: .permanentFailure)
+        } catch {
+            return .failed(error, permanentReason: nil)
+        }
+    }
+
+    // MARK: Effectively-once
+
+    private func isDuplicate(_ envelope: Envelope, in subscription: Subscription) async -> Bool {
+        guard case .effectivelyOnce(let window) = subscription.options.delivery else {
+            return false
+        }
+        do {
+            let seen = try await idempotencyStore.contains(
+                id: envelope.id, group: subscription.key.group, window: window,
+                now: clock.now())
+            if seen {
+                logger.debug(
+                    "duplicate acknowledged without running the handler",
+                    [
+                        LogKey.group: subscription.key.group,
+                        LogKey.messageID: envelope.id.description,
+                    ])
+            }
+            return seen
+        } catch {
+            // Without the store the bus cannot tell; handling again is the at-least-once
+            // fallback, and the warning says so.
+            logger.warning(
+                "idempotency store unavailable; handling the message without the check",
+                [LogKey.messageID: envelope.id.description, LogKey.error: "\(error)"])
+            return false
+        }
+    }
+
+    private func recordProcessed(_ envelope: Envelope, in subscription: Subscription) async {
+        subscription.forgetFailures(of: envelope.id)
+        guard case .effectivelyOnce = subscription.options.delivery else { return }
+        do {
+            try await idempotencyStore.record(
+                id: envelope.id, group: subscription.key.group, now: clock.now())
+        } catch {
+            logger.warning(
+                "idempotency store unavailable; a duplicate of this message would run again",
+                [LogKey.messageID: envelope.id.description, LogKey.error: "\(error)"])
+        }
+    }
+
+    // MARK: Dead letters
+
+    private func deadLetterQueued(
+        _ delivery: TransportDelivery, _ subscription: Subscription, reason: DeadLetterReason,
+        error: any Error, attempts: Int
+    ) async {
+        let envelope = delivery.envelope
+        let now = clock.wallTime()
+        let letter = DeadLetter(
+            envelope: envelope, group: subscription.key.group, reason: reason,
+            errorDescription: "\(error)", attempts: attempts,
+            firstFailureAt: subscription.recordFailure(of: envelope.id, at: now),
+            lastFailureAt: now, deadLetterTraceParent: envelope.traceParent)
+
+        do {
+            try await deadLetterStore.add(letter)
+        } catch {
+            // Keep the message rather than lose it: try again after the longest backoff.
+            logger.error(
+                "dead-letter store refused a letter; the message stays queued",
+                [LogKey.messageID: envelope.id.description, LogKey.error: "\(error)"])
+            transport.retry(delivery, after: subscription.options.retry.maximumDelay)
+            return
+        }
+
+        subscription.forgetFailures(of: envelope.id)
+        logger.info(
+            "message dead-lettered",
+            [
+                LogKey.channel: subscription.key.channel, LogKey.group: subscription.key.group,
+                LogKey.messageID: envelope.id.description,
+                LogKey.messageType: envelope.messageType, LogKey.reason: reason.rawValue,
+                LogKey.attempt: String(attempts),
+            ])
+        if envelope.replyTo != nil {
+            let failure = ReplyError(error: "\(reason): \(error)")
+            let payload = (try? JSONEncoder().encode(failure)) ?? Data()
+            sendReply(to: envelope, payload: payload, isError: true)
+        }
+        if subscription.options.delivery != .atMostOnce {
+            transport.acknowledge(delivery)
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+extension Bus {
+    /// Publishes an event to every subscriber group of its channel.
+    ///
+    /// Returns once every queued group holds a copy and every inline group's handler has
+    /// run. With no subscribers the event goes nowhere, which is not an error.
+    ///
+    /// - Throws: ``BusError`` `queueFull` when a group has no room (after waiting, unless
+    ///   `options.whenFull` is `.fail`), `shuttingDown`, `handlerFailed` from an inline
+    ///   handler, `encodingFailed`.
+    public func publish<E: Event>(_ event: E, options: PublishOptions = PublishOptions())
+        async throws
+    {
+        let envelope = try makeEnvelope(for: event, options: options)
+        let targets = routes.withLock {
+            $0.targets(channel: envelope.channel, messageType: envelope.messageType)
+        }
+        try await dispatch(envelope, to: targets, options: options)
+    }
+
+    /// Sends a command to its one handler.
+    ///
+    /// - Throws: ``BusError`` `noHandler` at once when nobody handles the command's type;
+    ///   otherwise as ``publish(_:options:)``.
+    public func send<C: Command>(_ command: C, options: PublishOptions = PublishOptions())
+        async throws
+    {
+        let envelope = try makeEnvelope(for: command, options: options)
+        let targets = try singleHandlerTargets(for: envelope)
+        try await dispatch(envelope, to: targets, options: options)
+    }
+
+    /// Sends a request to its one handler and waits for the reply.
+    ///
+    /// - Throws: ``BusError`` `requestTimedOut` when no reply came within `timeout`,
+    ///   `requestFailed` when the handler failed for good, `noHandler` at once when nobody
+    ///   handles the type.
+    public func request<R: Request>(
+        _ request: R, timeout: Duration, options: PublishOptions = PublishOptions()
+    ) async throws -> R.Reply {
+        var envelope = try makeEnvelope(for: request, options: options)
+        envelope.replyTo = replyAddress
+        let targets = try singleHandlerTargets(for: envelope)
+
+        let requestEnvelope = envelope
+        let reply = try await awaitReply(to: envelope.id, timeout: timeout) {
+            try await self.dispatch(requestEnvelope, to: targets, options: options)
+        }
+
+        if reply.contentType == ReplyError.contentType {
+            let failure = try? JSONDecoder().decode(ReplyError.self, from: reply.payload)
+            throw BusError(
+                .requestFailed,
+                "\(R.messageType) failed: \(failure?.error ?? "unreadable error reply")")
+        }
+        do {
+            return try JSONDecoder.sightlinePayload().decode(R.Reply.self, from: reply.payload)
+        } catch {
+            throw BusError(
+                .requestFailed, "reply to \(R.messageType) does not decode: \(error)")
+        }
+    }
+
+    // MARK: Building envelopes
+
+    func makeEnvelope<M: Message>(for message: M, options: PublishOptions) throws -> Envelope {
+        try checkIntake()
+
+        let payload: Data
+        do {
+            payload = try JSONEncoder.sightlinePayload().encode(message)
+        } catch {
+            throw BusError(.encodingFailed, "\(M.messageType) does not encode: \(error)")
+        }
+        let now = clock.wallTime()
+        let parent = MessageContext.current
+        var envelope = Envelope(
+            id: MessageID.make(at: now), messageType: M.messageType,
+            schemaVersion: M.schemaVersion, channel: M.channel,
+            partitionKey: options.partitionKey ?? message.partitionKey,
+            priority: options.priority ?? message.priority, createdAt: now,
+            expiresAt: options.timeToLive.map { now.addingTimeInterval($0.seconds) },
+            correlationID: parent?.correlationID, causationID: parent?.messageID.description,
+            headers: options.headers, traceParent: parent?.envelope.traceParent,
+            traceState: parent?.envelope.traceState, baggage: parent?.envelope.baggage,
+            links: options.links, payload: payload)
+        if envelope.correlationID.isEmpty { envelope.correlationID = envelope.id.description }
+        do {
+            try envelope.validateForEncoding(limits: configuration.envelopeLimits)
+        } catch {
+            throw BusError(.encodingFailed, "\(M.messageType): \(error)")
+        }
+        return envelope
+    }
+
+    /// Refuses new work once shutdown began, except follow-up messages of handlers that are
+    /// still draining.
+    func checkIntake() throws {
+        let state = lifecycle.withLock { $0 }
+        switch state {
+        case .running:
+            return
+        case .draining where MessageContext.current != nil:
+            return
+        case .draining, .stopped:
+            throw BusError(.shuttingDown, "the bus is shutting down and takes no new messages")
+        }
+    }
+
+    private func singleHandlerTargets(for envelope: Envelope) throws -> [Subscription] {
+        let targets = routes.withLock {
+            $0.targets(channel: envelope.channel, messageType: envelope.messageType)
+        }
+        guard !targets.isEmpty else {
+            throw BusError(.noHandler, "no handler is registered for \(envelope.messageType)")
+        }
+        return targets
+    }
+
+    // MARK: Dispatch
+
+    /// Queues the envelope for queued groups and runs inline groups' handlers.
+    func dispatch(
+        _ envelope: Envelope, to targets: [Subscription], options: PublishOptions
+    ) async throws {
+        let queued = targets.filter { $0.options.dispatch == .queued }.map(\.key)
+        if !queued.isEmpty {
+            let whenFull = options.whenFull ?? .wait(timeout: configuration.defaultFullQueueTimeout)
+            try await transport.enqueue(envelope, to: queued, whenFull: whenFull)
+        }
+
+        for subscription in targets where subscription.options.dispatch == .inline {
+            try await deliverInline(envelope, to: subscription)
+        }
+    }
+}
+
+/// The payload of a reply that reports a failed request.
+struct ReplyError: Codable {
+    static let contentType = "application/vnd.sightline.error+json"
+
+    var error: String
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Synchronization
+
+/// The message bus a service embeds: publish events, send commands, make requests, and
+/// register the handlers that receive them.
+///
+/// A `Bus` is `Sendable`; share one instance across the service. Handlers registered with
+/// queued dispatch run on the bus's workers from the moment they are registered. Call
+/// ``shutdown(deadline:)`` before the process exits so that queued work drains.
+public final class Bus: Sendable {
+    enum Lifecycle {
+        case running
+        case draining
+        case stopped
+    }
+
+    let transport: any Transport
+    let deadLetterStore: any DeadLetterStore
+    let idempotencyStore: any IdempotencyStore
+    let clock: any BusClock
+    let logger: Logger
+    let configuration: BusConfiguration
+    /// The address replies to this bus's requests are sent to.
+    let replyAddress: String
+
+    let routes = Mutex(Routes())
+    let lifecycle = Mutex(Lifecycle.running)
+    let workers = Mutex<[Task<Void, Never>]>([])
+    let pendingReplies = Mutex<[MessageID: PendingReply]>([:])
+    let random: Mutex<SplitMix64>
+
+    public init(configuration: BusConfiguration = BusConfiguration()) {
+        self.configuration = configuration
+        self.clock = configuration.clock
+        self.logger = configuration.logger.withComponent("sightline.bus")
+        self.transport = configuration.transport ?? InMemoryTransport(clock: configuration.clock)
+        self.deadLetterStore =
+            configuration.deadLetterStore ?? InMemoryDeadLetterStore(logger: configuration.logger)
+        self.idempotencyStore =
+            configuration.idempotencyStore
+            ?? InMemoryIdempotencyStore(logger: configuration.logger)
+        var seeder = SystemRandomNumberGenerator()
+        self.random = Mutex(SplitMix64(seed: configuration.randomSeed ?? seeder.next()))
+        self.replyAddress = "sightline.reply.\(MessageID.make())"
+    }
+
+    // MARK: Registering handlers
+
+    /// Subscribes a group to an event type. Every group subscribed to the event's channel
+    /// gets its own copy; handlers inside one group compete for copies.
+    ///
+    /// - Throws: ``BusError`` `duplicateSubscription` when the group already handles the
+    ///   type, `invalidOptions` for options out of range.
+    public func subscribe<E: Event>(
+        to type: E.Type, group: String, options: SubscriptionOptions = SubscriptionOptions(),
+        handler: @escaping @Sendable (E, MessageContext) async throws -> Void
+    ) async throws {
+        try await register(E.self, group: group, options: options, singleHandler: false) {
+            message, context in
+            try await handler(message, context)
+            return nil
+        }
+    }
+
+    /// Registers the one handler of a command type.
+    ///
+    /// - Throws: ``BusError`` `duplicateHandler` when the type already has a handler.
+    public func handle<C: Command>(
+        _ type: C.Type, group: String = "handler",
+        options: SubscriptionOptions = SubscriptionOptions(),
+        handler: @escaping @Sendable (C, MessageContext) async throws -> Void
+    ) async throws {
+        try await register(C.self, group: group, options: options, singleHandler: true) {
+            message, context in
+            try await handler(message, context)
+            return nil
+        }
+    }
+
+    /// Registers the one handler of a request type; its return value is the reply.
+    ///
+    /// - Throws: ``BusError`` `duplicateHandler` when the type already has a handler.
+    public func respond<R: Request>(
+        to type: R.Type, group: String = "handler",
+        options: SubscriptionOptions = SubscriptionOptions(),
+        handler: @escaping @Sendable (R, MessageContext) async throws -> R.Reply
+    ) async throws {
+        try await register(R.self, group: group, options: options, singleHandler: true) {
+            message, context in
+            try JSONEncoder.sightlinePayload().encode(try await handler(message, context))
+        }
+    }
+
+    private func register<M: Message>(
+        _ type: M.Type, group: String, options: SubscriptionOptions, singleHandler: Bool,
+        body: @escaping @Sendable (M, MessageContext) async throws -> Data?
+    ) async throws {
+        let key = GroupKey(channel: M.channel, group: group)
+        let options = try options.validated(for: key)
+        let erased: ErasedHandler = { envelope, context in
+            let message: M
+            do {
+                message = try JSONDecoder.sightlinePayload().decode(M.self, from: envelope.payload)
+            } catch {
+                throw PayloadDecodingError(messageType: M.messageType, underlying: error)
+            }
+            do {
+                try message.validate()
+            } catch let error as InvalidMessageError {
+                throw error
+            } catch {
+                throw InvalidMessageError("\(error)")
+            }
+            return try await body(message, context)
+        }
+
+        let (subscription, isNew) = try routes.withLock { routes in
+            if singleHandler, routes.singleHandlerTypes.contains(M.messageType) {
+                throw BusError(
+                    .duplicateHandler, "\(M.messageType) already has its one handler")
+            }
+            let existing = routes.subscriptions[key]
+            let subscription = existing ?? Subscription(key: key, options: options)
+            try subscription.add(messageType: M.messageType, handler: erased)
+            routes.subscriptions[key] = subscription
+            routes.byType[key.channel, default: [:]][M.messageType, default: []].append(
+                subscription)
+            if singleHandler { routes.singleHandlerTypes.insert(M.messageType) }
+            return (subscription, existing == nil)
+        }
+
+        guard isNew, subscription.options.dispatch == .queued else { return }
+        try await transport.declare(
+            GroupDescriptor(
+                key: key, capacity: subscription.options.capacity,
+                concurrency: subscription.options.concurrency))
+        startWorkers(for: subscription)
+        logger.debug(
+            "subscriber group started",
+            [
+                LogKey.channel: key.channel, LogKey.group: key.group,
+                LogKey.count: String(subscription.options.concurrency),
+            ])
+    }
+
+    private func startWorkers(for subscription: Subscription) {
+        let tasks = (0..<subscription.options.concurrency).map { _ in
+            Task { [self] in
+                while let delivery = await transport.receive(from: subscription.key) {
+                    await deliverQueued(delivery, to: subscription)
+                }
+            }
+        }
+        workers.withLock { $0.append(contentsOf: tasks) }
+    }
+
+    // MARK: Inspection
+
+    /// The lag of every queued subscriber group, for monitoring.
+    public func lagReports() -> [GroupKey: QueueLag] {
+        let keys = routes.withLock { Array($0.subscriptions.keys) }
+        var reports: [GroupKey: QueueLag] = [:]
+        for key in keys {
+            reports[key] = transport.lag(of: key)
+        }
+        return reports
+    }
+
+    func nextJitterUnit() -> Double {
+        random.withLock { $0.nextUnit() }
+    }
+}
