@@ -17,8 +17,11 @@ let package = Package(
         // Gzip for HTTP bodies, shared by the OTLP exporter and the /metrics server.
         .target(name: "CSightlineGzip", linkerSettings: [.linkedLibrary("z")]),
         // The command: demo, bench and operator tools.
-        .executableTarget(name: "sightline", dependencies: ["Sightline"]),
+        // The order workflow on the CDNOW purchase log that `sightline demo` runs.
+        .target(name: "SightlineDemo", dependencies: ["Sightline"]),
+        .executableTarget(name: "sightline", dependencies: ["Sightline", "SightlineDemo"]),
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
+        .testTarget(name: "SightlineDemoTests", dependencies: ["SightlineDemo", "Sightline"]),
     ],
     swiftLanguageModes: [.v6]
 )

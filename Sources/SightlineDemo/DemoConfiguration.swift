@@ -1,0 +1,27 @@
+/// The demo's settings, as the `sightline demo` flags set them.
+public struct DemoConfiguration: Sendable {
+    /// The purchase log to replay.
+    public var ordersPath: String
+    /// Replay at most this many purchases.
+    public var limit: Int?
+    /// Simulated seconds per real second; 0 replays as fast as the bus takes messages.
+    /// The default turns the 18 months of the log into about 12 seconds.
+    public var speedup: Double = 4_000_000
+    /// The share of handler attempts that fail with a transient error.
+    public var failureRate: Double = 0.02
+    /// Seeds the failure injection and the retry jitter.
+    public var seed: UInt64 = 1997
+
+    public init(ordersPath: String) {
+        self.ordersPath = ordersPath
+    }
+}
+
+/// The subscriber groups of the demo.
+public enum DemoGroup: String, CaseIterable, Sendable, Codable {
+    case billing
+    case shipping
+    case analytics
+    /// The handler of the `ReserveCredit` command billing sends.
+    case credit
+}

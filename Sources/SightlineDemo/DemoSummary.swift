@@ -1,0 +1,59 @@
+/// What a demo run did, printed at the end (as one JSON object with `--json`).
+public struct DemoSummary: Codable, Sendable {
+    public struct DeadLettered: Codable, Sendable {
+        public var count: Int
+        public var byReason: [String: Int]
+        public var byGroup: [String: Int]
+
+        enum CodingKeys: String, CodingKey {
+            case count
+            case byReason = "by_reason"
+            case byGroup = "by_group"
+        }
+    }
+
+    public var orders: Int
+    /// Orders with a zero dollar value, which every group must dead-letter.
+    public var invalidOrders: Int
+    /// Envelopes published: one event per order plus one command per billed order.
+    public var published: Int
+    /// Successful handlings per subscriber group.
+    public var delivered: [String: Int]
+    /// Deliveries that were retries of a failed attempt.
+    public var retries: Int
+    public var deadLettered: DeadLettered
+    /// Orders a group handled more than once (must be 0).
+    public var duplicates: Int
+    /// Credit reservations handled out of order for their customer (must be 0).
+    public var orderViolations: Int
+    /// Messages still queued when the bus stopped (0 after a complete run).
+    public var unfinished: Int
+    public var durationSeconds: Double
+    /// Successful handlings per second over the run.
+    public var messagesPerSecond: Double
+
+    enum CodingKeys: String, CodingKey {
+        case orders
+        case invalidOrders = "invalid_orders"
+        case published
+        case delivered
+        case retries
+        case deadLettered = "dead_lettered"
+        case duplicates
+        case orderViolations = "order_violations"
+        case unfinished
+        case durationSeconds = "duration_seconds"
+        case messagesPerSecond = "messages_per_second"
+    }
+
+    /// True when every valid order reached every group once and every invalid one was
+    /// dead-lettered by each of the three order groups.
+    public var isComplete: Bool {
+        let valid = orders - invalidOrders
+        let groupsComplete = [DemoGroup.billing, .shipping, .analytics, .credit].allSatisfy {
+            delivered[$0.rawValue] == valid
+        }
+        return groupsComplete && duplicates == 0 && orderViolations == 0 && unfinished == 0
+            && deadLettered.byReason["invalid_message"] == invalidOrders * 3
+    }
+}

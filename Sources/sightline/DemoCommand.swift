@@ -1,0 +1,86 @@
+import Foundation
+import Sightline
+import SightlineDemo
+
+/// `sightline demo`: the order workflow on the CDNOW purchase log.
+enum DemoCommand {
+    static let usage = """
+        usage: sightline demo [--orders FILE] [--limit N] [--speedup X] [--failure-rate R]
+                              [--seed S] [--json] [--verbose]
+          --orders FILE       the CDNOW purchase log (default: $SIGHTLINE_CDNOW, or
+                              .cache/cdnow/CDNOW_master.txt as scripts/fetch-cdnow leaves it)
+          --limit N           replay only the first N purchases
+          --speedup X         simulated seconds per real second (default 4000000; 0 = flat out)
+          --failure-rate R    share of handler attempts failing transiently (default 0.02)
+          --seed S            seed of the failure injection and retry jitter (default 1997)
+          --json              print one JSON object as the last line
+          --verbose           log every dead letter and retry decision
+        """
+
+    static func run(_ words: [String]) async throws -> Int32 {
+        let arguments = try CommandArguments(
+            words, switchNames: ["--json", "--verbose"],
+            valueNames: ["--orders", "--limit", "--speedup", "--failure-rate", "--seed"])
+        let environment = ProcessInfo.processInfo.environment
+        let orders =
+            arguments.string("--orders") ?? environment["SIGHTLINE_CDNOW"]
+            ?? ".cache/cdnow/CDNOW_master.txt"
+
+        var configuration = DemoConfiguration(ordersPath: orders)
+        configuration.limit = try arguments.int("--limit", range: 1...Int(Int32.max))
+        configuration.speedup =
+            try arguments.double("--speedup", range: 0...1e12) ?? configuration.speedup
+        configuration.failureRate =
+            try arguments.double("--failure-rate", range: 0...0.9) ?? configuration.failureRate
+        if let seed = try arguments.int("--seed", range: 0...Int.max) {
+            configuration.seed = UInt64(seed)
+        }
+        let json = arguments.has("--json")
+        let logger = Logger(
+            sink: StandardErrorLogSink(),
+            minimumLevel: arguments.has("--verbose") ? .debug : .warning)
+
+        let showProgress = isatty(STDERR_FILENO) == 1
+        let summary = try await DemoRunner(configuration: configuration, logger: logger).run(
+            progress: showProgress ? printProgress : nil)
+        if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        } else {
+            printHuman(summary)
+        }
+        return summary.unfinished == 0 ? 0 : 1
+    }
+
+    @Sendable private static func printProgress(_ progress: DemoProgress) {
+        let percent = progress.orders == 0 ? 100 : progress.ordersPublished * 100 / progress.orders
+        let line = String(
+            format: "\r\u{1B}[K[%3d%%] %d/%d orders  day %d  handled %d  retries %d",
+            percent, progress.ordersPublished, progress.orders, progress.currentDay,
+            progress.delivered, progress.retries)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    private static func printHuman(_ summary: DemoSummary) {
+        let groups = summary.delivered.keys.sorted().map { "\($0) \(summary.delivered[$0]!)" }
+        let reasons = summary.deadLettered.byReason.keys.sorted().map {
+            "\($0) \(summary.deadLettered.byReason[$0]!)"
+        }
+        print(
+            """
+            Sightline demo: \(summary.orders) orders (\(summary.invalidOrders) with zero value)
+              published       \(summary.published) messages
+              delivered       \(groups.joined(separator: ", "))
+              retries         \(summary.retries)
+              dead-lettered   \(summary.deadLettered.count) (\(reasons.joined(separator: ", ")))
+              duplicates      \(summary.duplicates), out-of-order \(summary.orderViolations), \
+            unfinished \(summary.unfinished)
+              duration        \(String(format: "%.2f", summary.durationSeconds)) s, \
+            \(String(format: "%.0f", summary.messagesPerSecond)) messages/s
+              complete        \(summary.isComplete ? "yes" : "no")
+            """)
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+import Sightline
+import Synchronization
+
+/// `sightline bench inproc`: publish-to-handled throughput and latency of the in-process
+/// bus, next to the simplest bounded queue moving the same messages in the same run.
+enum InprocBenchmark {
+    static let usage = """
+        usage: sightline bench inproc [--messages N] [--runs R] [--json]
+          --messages N   messages per run (default 200000)
+          --runs R       runs per scenario; the median is reported (default 3)
+          --json         print one JSON object as the last line
+        """
+
+    struct Result: Codable {
+        var scenario: String
+        var groups: Int
+        var messages: Int
+        var seconds: Double
+        var messagesPerSecond: Double
+        var p50Microseconds: Double
+        var p99Microseconds: Double
+        var ratioToBaseline: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case scenario, groups, messages, seconds
+            case messagesPerSecond = "messages_per_second"
+            case p50Microseconds = "p50_us"
+            case p99Microseconds = "p99_us"
+            case ratioToBaseline = "ratio_to_baseline"
+        }
+    }
+
+    static func run(_ words: [String]) async throws -> Int32 {
+        let arguments = try CommandArguments(
+            words, switchNames: ["--json"], valueNames: ["--messages", "--runs"])
+        let messages = try arguments.int("--messages", range: 1000...100_000_000) ?? 200_000
+        let runs = try arguments.int("--runs", range: 1...50) ?? 3
+
+        let baseline = try await median(runs) { try await runBaseline(messages: messages) }
+        var results = [baseline]
+        for groups in [1, 4] {
+            var result = try await median(runs) {
+                try await runBus(messages: messages, groups: groups)
+            }
+            result.ratioToBaseline = result.messagesPerSecond / baseline.messagesPerSecond
+            results.append(result)
+        }
+
+        if arguments.has("--json") {
+            let report = BenchReport(
+                benchmark: "inproc", cores: ProcessInfo.processInfo.activeProcessorCount,
+                runs: runs, results: results)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            printTable(results, runs: runs)
+        }
+        return 0
+    }
+
+    struct BenchReport: Codable {
+        var benchmark: String
+        var cores: Int
+        var runs: Int
+        var results: [Result]
+    }
+
+    private static func median(_ runs: Int, _ body: () async throws -> Result) async rethrows
+        -> Result
+    {
+        var results: [Result] = []
+        for _ in 0..<runs { results.append(try await body()) }
+        return results.sorted { $0.messagesPerSecond < $1.messagesPerSecond }[runs / 2]
+    }
+
+    // MARK: Scenarios
+
+    struct BenchEvent: Event {
+        static let messageType = "bench.Event"
+        var sequence: Int
+        var sentAtNanos: Int64
+    }
+
+    private static func runBus(messages: Int, groups: Int) async throws -> Result {
+        let bus = Bus(configuration: BusConfiguration(logger: .disabled))
+        let latencies = LatencyRecorder(capacity: messages * groups)
+        let origin = ContinuousClock.now
+        for index in 0..<groups {
+            try await bus.subscribe(
+                to: BenchEvent.self, group: "group-\(index)",
+                options: SubscriptionOptions(capacity: 1024)
+            ) { event, _ in
+                latencies.record((ContinuousClock.now - origin).nanoseconds - event.sentAtNanos)
+            }
+        }
+
+        let started = ContinuousClock.now
+        for sequence in 0..<messages {
+            let sentAt = (ContinuousClock.now - origin).nanoseconds
+            try await bus.publish(BenchEvent(sequence: sequence, sentAtNanos: sentAt))
+        }
+        _ = await bus.shutdown(deadline: .seconds(600))
+        let elapsed = (ContinuousClock.now - started).seconds
+
+        return latencies.result(
+            scenario: "sightline", groups: groups, messages: messages * groups, seconds: elapsed)
+    }
+
+    private static func runBaseline(messages: Int) async throws -> Result {
+        let queue = BaselineQueue<(Int, Int64)>(capacity: 1024)
+        let latencies = LatencyRecorder(capacity: messages)
+        let origin = ContinuousClock.now
+
+        let started = ContinuousClock.now
+        let consumer = Task {
+            while let (_, sentAt) = await queue.pop() {
+                latencies.record((ContinuousClock.now - origin).nanoseconds - sentAt)
+            }
+        }
+        for sequence in 0..<messages {
+            await queue.push((sequence, (ContinuousClock.now - origin).nanoseconds))
+        }
+        queue.finish()
+        await consumer.value
+        let elapsed = (ContinuousClock.now - started).seconds
+
+        return latencies.result(
+            scenario: "baseline: Mutex ring buffer", groups: 1, messages: messages,
+            seconds: elapsed)
+    }
+
+    private static func printTable(_ results: [Result], runs: Int) {
+        print(
+            "sightline bench inproc: \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+                + "median of \(runs) run(s)")
+        let header =
+            "scenario                        groups   messages    msgs/s    p50 µs  "
+            + "  p99 µs  ratio"
+        print(header)
+        for result in results {
+            let ratio = result.ratioToBaseline.map { String(format: "%.2f", $0) } ?? "1.00"
+            let name = result.scenario.padding(toLength: 30, withPad: " ", startingAt: 0)
+            let figures = String(
+                format: "%7d %10d %9.0f %9.1f %9.1f", result.groups, result.messages,
+                result.messagesPerSecond, result.p50Microseconds, result.p99Microseconds)
+            print("\(name) \(figures)  \(ratio)")
+        }
+    }
+}
+
+/// Collects latencies from many tasks into one preallocated buffer.
+final class LatencyRecorder: Sendable {
+    private let samples: Mutex<[Int64]>
+
+    init(capacity: Int) {
+        var initial: [Int64] = []
+        initial.reserveCapacity(capacity)
+        samples = Mutex(initial)
+    }
+
+    func record(_ nanoseconds: Int64) {
+        samples.withLock { $0.append(nanoseconds) }
+    }
+
+    func result(scenario: String, groups: Int, messages: Int, seconds: Double)
+        -> InprocBenchmark.Result
+    {
+        let sorted = samples.withLock { $0.sorted() }
+        func percentile(_ share: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            let index = min(sorted.count - 1, Int(Double(sorted.count) * share))
+            return Double(sorted[index]) / 1000
+        }
+        return InprocBenchmark.Result(
+            scenario: scenario, groups: groups, messages: messages, seconds: seconds,
+            messagesPerSecond: Double(messages) / seconds, p50Microseconds: percentile(0.5),
+            p99Microseconds: percentile(0.99), ratioToBaseline: nil)
+    }
+}
+
+/// The simplest bounded async queue: a `Mutex`-guarded ring buffer with one waiting
+/// producer and one waiting consumer continuation.
+final class BaselineQueue<Element: Sendable>: Sendable {
+    private struct State {
+        var buffer: [Element?]
+        var head = 0
+        var count = 0
+        var finished = false
+        var waitingProducer: CheckedContinuation<Void, Never>?
+        var waitingConsumer: CheckedContinuation<Element?, Never>?
+    }
+
+    private let state: Mutex<State>
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        self.state = Mutex(State(buffer: Array(repeating: nil, count: capacity)))
+    }
+
+    private enum PushOutcome {
+        case stored(CheckedContinuation<Element?, Never>?)
+        case full
+    }
+
+    func push(_ element: Element) async {
+        while true {
+            let outcome = state.withLock { state -> PushOutcome in
+                if let consumer = state.waitingConsumer {
+                    state.waitingConsumer = nil
+                    return .stored(consumer)
+                }
+                guard state.count < capacity else { return .full }
+                state.buffer[(state.head + state.count) % capacity] = element
+                state.count += 1
+                return .stored(nil)
+            }
+            if case .stored(let consumer) = outcome {
+                consumer?.resume(returning: element)
+                return
+            }
+
+            // Full: wait until the consumer takes something, then try again.
+            await withCheckedContinuation { continuation in
+                let hasRoom = state.withLock { state -> Bool in
+                    if state.count < capacity { return true }
+                    state.waitingProducer = continuation
+                    return false
+                }
+                if hasRoom { continuation.resume() }
+            }
+        }
+    }
+
+    func pop() async -> Element? {
+        await withCheckedContinuation { continuation in
+            let outcome = state.withLock {
+                state -> (Element??, CheckedContinuation<Void, Never>?) in
+                if state.count > 0 {
+                    let element = state.buffer[state.head]
+                    state.buffer[state.head] = nil
+                    state.head = (state.head + 1) % capacity
+                    state.count -= 1
+                    let producer = state.waitingProducer
+                    state.waitingProducer = nil
+                    return (.some(element), producer)
+                }
+                if state.finished { return (.some(nil), nil) }
+                state.waitingConsumer = continuation
+                return (.none, nil)
+            }
+            outcome.1?.resume()
+            if case .some(let element) = outcome.0 { continuation.resume(returning: element) }
+        }
+    }
+
+    func finish() {
+        let consumer = state.withLock { state in
+            state.finished = true
+            defer { state.waitingConsumer = nil }
+            return state.waitingConsumer
+        }
+        consumer?.resume(returning: nil)
+    }
+}
