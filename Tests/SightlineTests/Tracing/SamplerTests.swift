@@ -50,10 +50,12 @@ import Testing
 
         #expect(StandardSampler.ratioDecision(traceID: justBelow, ratio: 0.5) == .recordAndSample)
         #expect(StandardSampler.ratioDecision(traceID: atBound, ratio: 0.5) == .drop)
-        #expect(StandardSampler.ratioDecision(traceID: TraceID(high: 9, low: 0), ratio: 1e-9)
-            == .recordAndSample)
-        #expect(StandardSampler.ratioDecision(traceID: TraceID(high: 9, low: 0), ratio: 0)
-            == .drop)
+        #expect(
+            StandardSampler.ratioDecision(traceID: TraceID(high: 9, low: 0), ratio: 1e-9)
+                == .recordAndSample)
+        #expect(
+            StandardSampler.ratioDecision(traceID: TraceID(high: 9, low: 0), ratio: 0)
+                == .drop)
     }
 
     @Test func traceIDRatio_isDeterministicForATraceID() {
@@ -128,9 +130,10 @@ import Testing
     }
 
     @Test func samplerKind_rawValuesAreTheEnvironmentSpellings() {
-        #expect(SamplerKind.allCases.map(\.rawValue) == [
-            "always_on", "always_off", "traceidratio", "parentbased_always_on",
-            "parentbased_always_off", "parentbased_traceidratio",
-        ])
+        #expect(
+            SamplerKind.allCases.map(\.rawValue) == [
+                "always_on", "always_off", "traceidratio", "parentbased_always_on",
+                "parentbased_always_off", "parentbased_traceidratio",
+            ])
     }
 }

@@ -50,19 +50,22 @@ import Testing
         #expect(data.parentSpanID == nil)
         #expect(data.startTimeUnixNano == Self.originNanos)
         #expect(data.endTimeUnixNano == Self.originNanos + 2_500_000)
-        #expect(data.attributes == [
-            "messaging.system": .string("sightline"), "messaging.message.id": .string("m-1"),
-            "sightline.attempt": .int(2),
-        ])
-        #expect(data.events == [
-            SpanEvent(
-                name: "retry scheduled", timeUnixNano: Self.originNanos + 1_000_000,
-                attributes: ["sightline.delay": .double(0.5)])
-        ])
-        #expect(data.links == [
-            SpanLinkData(context: linked, attributes: ["why": .string("creation")]),
-            SpanLinkData(context: linked),
-        ])
+        #expect(
+            data.attributes == [
+                "messaging.system": .string("sightline"), "messaging.message.id": .string("m-1"),
+                "sightline.attempt": .int(2),
+            ])
+        #expect(
+            data.events == [
+                SpanEvent(
+                    name: "retry scheduled", timeUnixNano: Self.originNanos + 1_000_000,
+                    attributes: ["sightline.delay": .double(0.5)])
+            ])
+        #expect(
+            data.links == [
+                SpanLinkData(context: linked, attributes: ["why": .string("creation")]),
+                SpanLinkData(context: linked),
+            ])
         #expect(data.status == .ok)
         #expect(exporter.lastResource?.attributes["service.name"] == .string("orders"))
     }

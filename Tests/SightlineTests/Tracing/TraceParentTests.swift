@@ -22,8 +22,9 @@ import Testing
         Valid(header: "00-\(traceHex)-\(parentHex)-ff", version: 0, flags: 0xFF),
         // A higher version: exactly 55 characters, or '-' and anything after them.
         Valid(header: "01-\(traceHex)-\(parentHex)-01", version: 1, flags: 0x01),
-        Valid(header: "cc-\(traceHex)-\(parentHex)-01-what-the-future-will-be", version: 0xCC,
-              flags: 0x01),
+        Valid(
+            header: "cc-\(traceHex)-\(parentHex)-01-what-the-future-will-be", version: 0xCC,
+            flags: 0x01),
         Valid(header: "fe-\(traceHex)-\(parentHex)-00-", version: 0xFE, flags: 0x00),
     ]
 

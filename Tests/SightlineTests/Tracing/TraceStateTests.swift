@@ -124,8 +124,9 @@ import Testing
     @Test func setting_whenKeyIsNew_putsItFirst() {
         let state = TraceState.parse("congo=a,rojo=b")
 
-        #expect(state.setting(key: "sightline", value: "x").headerValue
-            == "sightline=x,congo=a,rojo=b")
+        #expect(
+            state.setting(key: "sightline", value: "x").headerValue
+                == "sightline=x,congo=a,rojo=b")
     }
 
     @Test func setting_whenKeyExists_movesItFirstWithTheNewValue() {
