@@ -59,15 +59,19 @@ public struct TraceState: Hashable, Sendable {
         var state = TraceState()
         var seenKeys = Set<String>()
         for header in headers {
-            for rawMember in header.split(separator: ",", omittingEmptySubsequences: false) {
+            // Split and trim on bytes: every character the grammar allows is ASCII, and
+            // byte-wise splitting cannot merge a comma into a neighbouring grapheme.
+            let rawMembers = header.utf8.split(
+                separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+            for rawMember in rawMembers {
                 guard state.members.count < maximumMemberCount else { return state }
 
                 let member = trimmingOptionalWhitespace(rawMember)
                 if member.isEmpty { continue }
 
-                guard let equals = member.firstIndex(of: "=") else { continue }
-                let key = String(member[..<equals])
-                let value = String(member[member.index(after: equals)...])
+                guard let equals = member.firstIndex(of: UInt8(ascii: "=")) else { continue }
+                let key = String(Substring(member[..<equals]))
+                let value = String(Substring(member[member.index(after: equals)...]))
                 guard isValidKey(key), isValidValue(value), !seenKeys.contains(key) else {
                     continue
                 }
@@ -108,11 +112,13 @@ public struct TraceState: Hashable, Sendable {
 
     // MARK: - Grammar (§3.3.1)
 
-    private static func trimmingOptionalWhitespace(_ text: Substring) -> Substring {
-        let isOWS: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+    private static func trimmingOptionalWhitespace(
+        _ text: Substring.UTF8View
+    ) -> Substring.UTF8View {
+        let isOWS: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
         guard let first = text.firstIndex(where: { !isOWS($0) }),
             let last = text.lastIndex(where: { !isOWS($0) })
-        else { return "" }
+        else { return text[text.endIndex...] }
         return text[first...last]
     }
 
