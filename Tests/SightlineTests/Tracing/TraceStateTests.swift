@@ -111,6 +111,10 @@ import Testing
         #expect(pairs(TraceState.parse("k=\(value),ok=1")) == ["ok=1"])
     }
 
+    @Test func parse_whenCombiningMarkFollowsComma_stillSplitsThere() {
+        #expect(pairs(TraceState.parse("a=1,\u{301}b=2,c=3")) == ["a=1", "c=3"])
+    }
+
     @Test func parse_whenMemberHasNoEquals_dropsIt() {
         #expect(pairs(TraceState.parse("novalue,ok=1")) == ["ok=1"])
     }
