@@ -243,6 +243,8 @@ final class BatchSpanProcessor: SpanSink, Sendable {
     /// Runs one export, giving up after the export timeout without waiting for the
     /// exporter to notice.
     private func exportWithTimeout(_ batch: [SpanData]) async -> SpanExportResult {
+        // Not yet: an abandoned export keeps running until the exporter notices its task
+        // was cancelled, so the next export can overlap it; exporters must tolerate that.
         let race = ExportRace()
         let exportTask = Task { [exporter, resource] in
             race.finish(await exporter.export(batch, resource: resource))

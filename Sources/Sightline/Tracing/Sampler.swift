@@ -1,3 +1,6 @@
+// Not yet: OpenTelemetry's record-only decision (recorded but not exported) and samplers
+// that amend the tracestate are not supported.
+
 /// What a sampler decided for a new span.
 public enum SamplingDecision: Hashable, Sendable {
     /// The span is not recorded; its context carries the sampled flag clear.

@@ -32,6 +32,8 @@ final class SpanRecorder: Sendable {
         self.startWallNanos = clock.unixNanos()
         self.startMonotonic = clock.now()
 
+        // Not yet: which start attributes survive a limit smaller than their count is
+        // arbitrary (dictionary order).
         var kept = attributes
         if kept.count > limits.attributes {
             kept = SpanAttributes(uniqueKeysWithValues: kept.prefix(limits.attributes).map { $0 })

@@ -52,6 +52,9 @@ public struct TraceState: Hashable, Sendable {
         members.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
     }
 
+    // Not yet: the 512-character propagation guidance (§3.3.1.5) is not applied; only the
+    // 32-member cap bounds the header's size.
+
     /// Parses every received `tracestate` header value (in order) into one list.
     ///
     /// Never fails: invalid members are dropped, so the result may be empty.

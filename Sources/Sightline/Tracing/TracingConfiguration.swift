@@ -47,6 +47,10 @@ public struct TracingConfiguration: Sendable {
     /// it is abandoned and its spans counted as failed. Default 30 s.
     public var exportTimeout: Duration = .milliseconds(30000)
 
+    // Not yet: OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT, OTEL_SPAN_EVENT_COUNT_LIMIT,
+    // OTEL_SPAN_LINK_COUNT_LIMIT and attribute value length limits are not read from the
+    // environment; only the defaults below (or values set in code) apply.
+
     /// Attributes kept per span; more are dropped. Default 128 (the OpenTelemetry default
     /// of `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT`, which is not read from the environment yet).
     public var maxAttributesPerSpan: Int = 128
