@@ -80,6 +80,19 @@ import Testing
         await tracer.shutdown(deadline: .now)
     }
 
+    @Test func forceFlush_whenDeadlinePassesWithExporterStuck_returnsFalse() async {
+        let tracer = makeTracer(queue: 10, batch: 2)
+
+        endSpans(["a", "b"], on: tracer)
+        #expect(await exporter.waitForExportCalls(1))
+
+        #expect(await tracer.forceFlush(deadline: .now) == false)
+        exporter.open()
+        #expect(await tracer.forceFlush(deadline: .now + .seconds(30)))
+        #expect(tracer.statistics.exported == 2)
+        await tracer.shutdown(deadline: .now + .seconds(30))
+    }
+
     @Test func scheduleDelay_whenItPasses_exportsAPartialBatch() async {
         exporter.open()
         let tracer = makeTracer(queue: 100, batch: 50, scheduleDelay: .seconds(5))
