@@ -14,13 +14,16 @@ extension Bus {
         let envelope = delivery.envelope
         let options = subscription.options
 
+        let span = startProcessSpan(for: envelope, in: subscription)
         if let expiresAt = envelope.expiresAt, expiresAt < clock.wallTime() {
             let error = BusError(.handlerFailed, "time to live ended at \(expiresAt)")
             await deadLetterQueued(
-                delivery, subscription, reason: .expired, error: error, attempts: 0)
+                delivery, subscription, reason: .expired, error: error, attempts: 0, span: span)
             return
         }
         if await isDuplicate(envelope, in: subscription) {
+            span.addEvent("sightline.duplicate_skipped")
+            span.end()
             transport.acknowledge(delivery)
             return
         }
@@ -28,10 +31,11 @@ extension Bus {
             transport.acknowledge(delivery)
         }
 
-        switch await runHandler(envelope, in: subscription) {
+        switch await runHandler(envelope, in: subscription, span: span) {
         case .handled(let reply):
             await recordProcessed(envelope, in: subscription)
             if let reply { sendReply(to: envelope, payload: reply, isError: false) }
+            span.end()
             if options.delivery != .atMostOnce { transport.acknowledge(delivery) }
 
         case .failed(let error, let permanentReason):
@@ -41,12 +45,19 @@ extension Bus {
             guard canRetry else {
                 await deadLetterQueued(
                     delivery, subscription, reason: permanentReason ?? .attemptsExhausted,
-                    error: error, attempts: envelope.attempt)
+                    error: error, attempts: envelope.attempt, span: span)
                 return
             }
             _ = subscription.recordFailure(of: envelope.id, at: clock.wallTime())
             let delay = options.retry.delay(
                 afterAttempt: envelope.attempt, unit: nextJitterUnit())
+            span.addEvent(
+                "sightline.retry_scheduled",
+                attributes: [
+                    SpanAttributeName.attempt: .int(Int64(envelope.attempt + 1)),
+                    SpanAttributeName.retryDelay: .double(delay.seconds),
+                ])
+            Self.end(span, failingWith: error)
             logger.debug(
                 "handler failed; retrying",
                 [
@@ -67,16 +78,19 @@ extension Bus {
         if await isDuplicate(envelope, in: subscription) { return }
 
         while true {
-            switch await runHandler(envelope, in: subscription) {
+            let span = startProcessSpan(for: envelope, in: subscription)
+            switch await runHandler(envelope, in: subscription, span: span) {
             case .handled(let reply):
                 await recordProcessed(envelope, in: subscription)
                 if let reply { sendReply(to: envelope, payload: reply, isError: false) }
+                span.end()
                 return
 
             case .failed(let error, let permanentReason):
                 let canRetry =
                     permanentReason == nil && options.delivery != .atMostOnce
                     && options.retry.allowsRetry(afterAttempt: envelope.attempt)
+                Self.end(span, failingWith: error)
                 guard canRetry else {
                     throw BusError(
                         .handlerFailed,
@@ -91,8 +105,11 @@ extension Bus {
         }
     }
 
-    /// Runs the group's handler for the envelope's type with the handler's context set.
-    func runHandler(_ envelope: Envelope, in subscription: Subscription) async -> AttemptResult {
+    /// Runs the group's handler for the envelope's type with the handler's message and trace
+    /// context set. The caller ends `span`.
+    func runHandler(_ envelope: Envelope, in subscription: Subscription, span: Span) async
+        -> AttemptResult
+    {
         guard let handler = subscription.handler(for: envelope.messageType) else {
             let error = BusError(
                 .noHandler,
@@ -100,10 +117,14 @@ extension Bus {
             return .failed(error, permanentReason: .noHandler)
         }
 
-        let context = MessageContext(envelope: envelope, group: subscription.key.group)
+        let spanContext = span.context.isValid ? span.context : nil
+        let context = MessageContext(
+            envelope: envelope, group: subscription.key.group, spanContext: spanContext)
         do {
             let reply = try await MessageContext.$current.withValue(context) {
-                try await handler(envelope, context)
+                try await TracingContext.$current.withValue(spanContext) {
+                    try await handler(envelope, context)
+                }
             }
             return .handled(reply: reply)
         } catch let error as PayloadDecodingError {
@@ -163,15 +184,27 @@ extension Bus {
 
     private func deadLetterQueued(
         _ delivery: TransportDelivery, _ subscription: Subscription, reason: DeadLetterReason,
-        error: any Error, attempts: Int
+        error: any Error, attempts: Int, span: Span
     ) async {
         let envelope = delivery.envelope
         let now = clock.wallTime()
+        span.setAttribute(SpanAttributeName.deadLetterReason, .string(reason.rawValue))
+        span.addEvent(
+            "sightline.dead_lettered",
+            attributes: [
+                SpanAttributeName.deadLetterReason: .string(reason.rawValue),
+                SpanAttributeName.attempt: .int(Int64(attempts)),
+            ])
+        Self.end(span, failingWith: error)
+
+        // The redrive links to the span in which the message was dead-lettered.
+        let deadLetterContext =
+            span.context.isValid ? TraceParent(span.context).headerValue : envelope.traceParent
         let letter = DeadLetter(
             envelope: envelope, group: subscription.key.group, reason: reason,
             errorDescription: "\(error)", attempts: attempts,
             firstFailureAt: subscription.recordFailure(of: envelope.id, at: now),
-            lastFailureAt: now, deadLetterTraceParent: envelope.traceParent)
+            lastFailureAt: now, deadLetterTraceParent: deadLetterContext)
 
         do {
             try await deadLetterStore.add(letter)

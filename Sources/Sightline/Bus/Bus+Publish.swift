@@ -12,11 +12,18 @@ extension Bus {
     public func publish<E: Event>(_ event: E, options: PublishOptions = PublishOptions())
         async throws
     {
-        let envelope = try makeEnvelope(for: event, options: options)
+        var envelope = try makeEnvelope(for: event, options: options)
+        let span = startProducerSpan(for: &envelope, operation: "publish")
         let targets = routes.withLock {
             $0.targets(channel: envelope.channel, messageType: envelope.messageType)
         }
-        try await dispatch(envelope, to: targets, options: options)
+        do {
+            try await dispatch(envelope, to: targets, options: options)
+        } catch {
+            Self.end(span, failingWith: error)
+            throw error
+        }
+        span.end()
     }
 
     /// Sends a command to its one handler.
@@ -26,9 +33,16 @@ extension Bus {
     public func send<C: Command>(_ command: C, options: PublishOptions = PublishOptions())
         async throws
     {
-        let envelope = try makeEnvelope(for: command, options: options)
+        var envelope = try makeEnvelope(for: command, options: options)
         let targets = try singleHandlerTargets(for: envelope)
-        try await dispatch(envelope, to: targets, options: options)
+        let span = startProducerSpan(for: &envelope, operation: "send")
+        do {
+            try await dispatch(envelope, to: targets, options: options)
+        } catch {
+            Self.end(span, failingWith: error)
+            throw error
+        }
+        span.end()
     }
 
     /// Sends a request to its one handler and waits for the reply.
@@ -43,10 +57,33 @@ extension Bus {
         envelope.replyTo = replyAddress
         let targets = try singleHandlerTargets(for: envelope)
 
-        let requestEnvelope = envelope
-        let reply = try await awaitReply(to: envelope.id, timeout: timeout) {
-            try await self.dispatch(requestEnvelope, to: targets, options: options)
+        // A CLIENT span covers the whole wait; the PRODUCER span of the send is its child.
+        let waitSpan = tracer.startSpan(
+            "request \(envelope.channel)", kind: .client, parent: TracingContext.current,
+            attributes: [
+                SpanAttributeName.system: .string(transport.system),
+                SpanAttributeName.destination: .string(envelope.channel),
+            ])
+        let reply: Envelope
+        do {
+            reply = try await TracingContext.$current.withValue(waitSpan.context) {
+                let span = startProducerSpan(for: &envelope, operation: "send")
+                let requestEnvelope = envelope
+                return try await awaitReply(to: requestEnvelope.id, timeout: timeout) {
+                    do {
+                        try await self.dispatch(requestEnvelope, to: targets, options: options)
+                    } catch {
+                        Self.end(span, failingWith: error)
+                        throw error
+                    }
+                    span.end()
+                }
+            }
+        } catch {
+            Self.end(waitSpan, failingWith: error)
+            throw error
         }
+        waitSpan.end()
 
         if reply.contentType == ReplyError.contentType {
             let failure = try? JSONDecoder().decode(ReplyError.self, from: reply.payload)
@@ -75,6 +112,7 @@ extension Bus {
         }
         let now = clock.wallTime()
         let parent = MessageContext.current
+        // The trace context is set from the producer span once it starts.
         var envelope = Envelope(
             id: MessageID.make(at: now), messageType: M.messageType,
             schemaVersion: M.schemaVersion, channel: M.channel,
@@ -82,9 +120,8 @@ extension Bus {
             priority: options.priority ?? message.priority, createdAt: now,
             expiresAt: options.timeToLive.map { now.addingTimeInterval($0.seconds) },
             correlationID: parent?.correlationID, causationID: parent?.messageID.description,
-            headers: options.headers, traceParent: parent?.envelope.traceParent,
-            traceState: parent?.envelope.traceState, baggage: parent?.envelope.baggage,
-            links: options.links, payload: payload)
+            headers: options.headers, baggage: parent?.envelope.baggage, links: options.links,
+            payload: payload)
         if envelope.correlationID.isEmpty { envelope.correlationID = envelope.id.description }
         do {
             try envelope.validateForEncoding(limits: configuration.envelopeLimits)

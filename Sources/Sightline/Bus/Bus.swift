@@ -19,6 +19,7 @@ public final class Bus: Sendable {
     let idempotencyStore: any IdempotencyStore
     let clock: any BusClock
     let logger: Logger
+    let tracer: Tracer
     let configuration: BusConfiguration
     /// The address replies to this bus's requests are sent to.
     let replyAddress: String
@@ -32,6 +33,7 @@ public final class Bus: Sendable {
     public init(configuration: BusConfiguration = BusConfiguration()) {
         self.configuration = configuration
         self.clock = configuration.clock
+        self.tracer = configuration.tracer
         self.logger = configuration.logger.withComponent("sightline.bus")
         self.transport = configuration.transport ?? InMemoryTransport(clock: configuration.clock)
         self.deadLetterStore =

@@ -17,13 +17,16 @@ public struct BusConfiguration: Sendable {
     public var defaultFullQueueTimeout: Duration
     /// Limits applied to envelopes the bus builds or decodes.
     public var envelopeLimits: EnvelopeLimits
+    /// Makes the spans of publishing and processing. Default: ``Tracer/disabled``, which
+    /// records nothing but still passes incoming trace context on.
+    public var tracer: Tracer
 
     public init(
         transport: (any Transport)? = nil, deadLetterStore: (any DeadLetterStore)? = nil,
         idempotencyStore: (any IdempotencyStore)? = nil, clock: any BusClock = SystemClock(),
         logger: Logger = .standardError, randomSeed: UInt64? = nil,
         defaultFullQueueTimeout: Duration = .seconds(30),
-        envelopeLimits: EnvelopeLimits = .standard
+        envelopeLimits: EnvelopeLimits = .standard, tracer: Tracer = .disabled
     ) {
         self.transport = transport
         self.deadLetterStore = deadLetterStore
@@ -33,6 +36,7 @@ public struct BusConfiguration: Sendable {
         self.randomSeed = randomSeed
         self.defaultFullQueueTimeout = defaultFullQueueTimeout
         self.envelopeLimits = envelopeLimits
+        self.tracer = tracer
     }
 }
 
@@ -55,16 +59,20 @@ public struct SubscriptionOptions: Hashable, Sendable {
     public var capacity: Int
     public var retry: RetryPolicy
     public var delivery: DeliveryGuarantee
+    /// Whether processing spans continue the creation trace or start a linked new one.
+    public var traceMode: ProcessingTraceMode
 
     public init(
         dispatch: Dispatch = .queued, concurrency: Int = 1, capacity: Int = 1024,
-        retry: RetryPolicy = .standard, delivery: DeliveryGuarantee = .atLeastOnce
+        retry: RetryPolicy = .standard, delivery: DeliveryGuarantee = .atLeastOnce,
+        traceMode: ProcessingTraceMode = .childOfCreation
     ) {
         self.dispatch = dispatch
         self.concurrency = concurrency
         self.capacity = capacity
         self.retry = retry
         self.delivery = delivery
+        self.traceMode = traceMode
     }
 
     func validated(for key: GroupKey) throws -> SubscriptionOptions {

@@ -8,10 +8,13 @@ public struct MessageContext: Sendable {
     public let envelope: Envelope
     /// The subscriber group handling it.
     public let group: String
+    /// The context of the processing span; messages the handler publishes are its children.
+    public let spanContext: SpanContext?
 
-    public init(envelope: Envelope, group: String) {
+    public init(envelope: Envelope, group: String, spanContext: SpanContext? = nil) {
         self.envelope = envelope
         self.group = group
+        self.spanContext = spanContext
     }
 
     public var messageID: MessageID { envelope.id }

@@ -1,0 +1,136 @@
+import Foundation
+
+// Spans follow the OpenTelemetry semantic conventions for messaging: PRODUCER spans named
+// `{operation} {destination}` for publish and send, CONSUMER spans `process {destination}`
+// for each delivery attempt, with attributes under `messaging.*` and Sightline's own under
+// `sightline.*`. Attributes that may matter for sampling are set when the span starts.
+
+/// The attribute names the bus sets on spans, in one place.
+enum SpanAttributeName {
+    static let system = "messaging.system"
+    static let operationName = "messaging.operation.name"
+    static let operationType = "messaging.operation.type"
+    static let destination = "messaging.destination.name"
+    static let consumerGroup = "messaging.consumer.group.name"
+    static let messageID = "messaging.message.id"
+    static let conversationID = "messaging.message.conversation_id"
+    static let bodySize = "messaging.message.body.size"
+    static let attempt = "sightline.attempt"
+    static let priority = "sightline.priority"
+    static let hasPartitionKey = "sightline.partition_key.present"
+    static let messageType = "sightline.message.type"
+    static let deadLetterReason = "sightline.dead_letter.reason"
+    static let retryDelay = "sightline.retry.delay_seconds"
+}
+
+/// How a processing span relates to the context the message was created in.
+public enum ProcessingTraceMode: Hashable, Sendable {
+    /// The creation context is the span's parent and also a link (the default).
+    case childOfCreation
+    /// A new trace that links to the creation context; for events with high fan-out.
+    case newTraceLinkedToCreation
+}
+
+extension Bus {
+    /// Starts the PRODUCER span of a publish or send and writes its context into the
+    /// envelope's `traceparent` and `tracestate`.
+    func startProducerSpan(for envelope: inout Envelope, operation: String) -> Span {
+        let parent = TracingContext.current
+        let span = tracer.startSpan(
+            "\(operation) \(envelope.channel)", kind: .producer, parent: parent,
+            links: envelope.links.map(Self.linkData),
+            attributes: [
+                SpanAttributeName.system: .string(transport.system),
+                SpanAttributeName.operationName: .string(operation),
+                SpanAttributeName.operationType: .string("send"),
+                SpanAttributeName.destination: .string(envelope.channel),
+                SpanAttributeName.messageID: .string(envelope.id.description),
+                SpanAttributeName.conversationID: .string(envelope.correlationID),
+                SpanAttributeName.bodySize: .int(Int64(envelope.payload.count)),
+                SpanAttributeName.messageType: .string(envelope.messageType),
+                SpanAttributeName.priority: .string(envelope.priority.rawValue),
+                SpanAttributeName.hasPartitionKey: .bool(envelope.partitionKey != nil),
+            ])
+
+        // Only a valid context travels; an invalid incoming one was already dropped when
+        // it was parsed, so it is never propagated.
+        if span.context.isValid {
+            envelope.traceParent = TraceParent(span.context).headerValue
+            envelope.traceState = span.context.traceState.isEmpty ? nil : span.context.traceState
+        } else {
+            envelope.traceParent = nil
+            envelope.traceState = nil
+        }
+        return span
+    }
+
+    /// Starts the CONSUMER span of one delivery attempt.
+    func startProcessSpan(for envelope: Envelope, in subscription: Subscription) -> Span {
+        let creation = Self.creationContext(of: envelope)
+        var links: [SpanLinkData] = []
+        if let creation {
+            links.append(
+                SpanLinkData(
+                    context: creation,
+                    attributes: [SpanAttributeName.messageID: .string(envelope.id.description)]))
+        }
+        links.append(contentsOf: envelope.links.map(Self.linkData))
+
+        let parent: SpanContext? =
+            switch subscription.options.traceMode {
+            case .childOfCreation: creation
+            case .newTraceLinkedToCreation: nil
+            }
+        return tracer.startSpan(
+            "process \(envelope.channel)", kind: .consumer, parent: parent, links: links,
+            attributes: [
+                SpanAttributeName.system: .string(transport.system),
+                SpanAttributeName.operationName: .string("process"),
+                SpanAttributeName.operationType: .string("process"),
+                SpanAttributeName.destination: .string(envelope.channel),
+                SpanAttributeName.consumerGroup: .string(subscription.key.group),
+                SpanAttributeName.messageID: .string(envelope.id.description),
+                SpanAttributeName.conversationID: .string(envelope.correlationID),
+                SpanAttributeName.bodySize: .int(Int64(envelope.payload.count)),
+                SpanAttributeName.messageType: .string(envelope.messageType),
+                SpanAttributeName.attempt: .int(Int64(envelope.attempt)),
+                SpanAttributeName.priority: .string(envelope.priority.rawValue),
+                SpanAttributeName.hasPartitionKey: .bool(envelope.partitionKey != nil),
+            ])
+    }
+
+    /// The context the message was created in, or nil when it carries none or an invalid
+    /// one (processing then starts a new trace).
+    static func creationContext(of envelope: Envelope) -> SpanContext? {
+        guard let header = envelope.traceParent, let parent = TraceParent.parse(header) else {
+            return nil
+        }
+        let state = envelope.traceState.map { TraceState.parse($0) } ?? TraceState()
+        return parent.makeSpanContext(traceState: state)
+    }
+
+    static func linkData(_ link: SpanLink) -> SpanLinkData {
+        SpanLinkData(
+            context: SpanContext(
+                traceID: link.traceID, spanID: link.spanID, flags: link.flags,
+                traceState: link.traceState, isRemote: true),
+            attributes: link.attributes.mapValues { .string($0) })
+    }
+
+    /// A short, bounded name for an error's kind: the bus's own code, or the Swift type.
+    static func errorType(_ error: any Error) -> String {
+        switch error {
+        case let error as BusError: error.code.rawValue
+        case let error as PermanentError: errorType(error.underlying)
+        case is InvalidMessageError: "invalid_message"
+        case is PayloadDecodingError: "undecodable"
+        default: String(describing: type(of: error))
+        }
+    }
+
+    /// Ends a span with the error recorded.
+    static func end(_ span: Span, failingWith error: any Error) {
+        span.recordError(type: errorType(error), description: "\(error)")
+        span.end()
+    }
+}
