@@ -19,10 +19,15 @@ public struct DemoProgress: Sendable {
 public struct DemoRunner: Sendable {
     public var configuration: DemoConfiguration
     public var logger: Logger
+    public var tracer: Tracer
 
-    public init(configuration: DemoConfiguration, logger: Logger = .standardError) {
+    public init(
+        configuration: DemoConfiguration, logger: Logger = .standardError,
+        tracer: Tracer = .disabled
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.tracer = tracer
     }
 
     public func run(
@@ -35,7 +40,7 @@ public struct DemoRunner: Sendable {
         let clock = SystemClock()
         let bus = Bus(
             configuration: BusConfiguration(
-                clock: clock, logger: logger, randomSeed: configuration.seed))
+                clock: clock, logger: logger, randomSeed: configuration.seed, tracer: tracer))
         try await subscribe(bus: bus, ledger: ledger)
 
         let reporter = progress.map { report in
