@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Sightline", targets: ["Sightline"]),
         .library(name: "SightlineTestKit", targets: ["SightlineTestKit"]),
+        .library(name: "SightlinePrometheus", targets: ["SightlinePrometheus"]),
         .executable(name: "sightline", targets: ["sightline"]),
     ],
     targets: [
@@ -16,9 +17,21 @@ let package = Package(
         .target(name: "SightlineTestKit", dependencies: ["Sightline"]),
         // Gzip for HTTP bodies, shared by the OTLP exporter and the /metrics server.
         .target(name: "CSightlineGzip", linkerSettings: [.linkedLibrary("z")]),
+        // libmicrohttpd behind a non-variadic C shim, for the /metrics server.
+        .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
+        // Prometheus and OpenMetrics exposition, process metrics and the /metrics server.
+        .target(
+            name: "SightlinePrometheus",
+            dependencies: ["Sightline", "CMicroHTTPD", "CSightlineGzip"]),
         // The command: demo, bench and operator tools.
-        .executableTarget(name: "sightline", dependencies: ["Sightline"]),
+        .executableTarget(name: "sightline", dependencies: ["Sightline", "SightlinePrometheus"]),
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
+        .testTarget(
+            name: "SightlinePrometheusTests",
+            dependencies: [
+                "SightlinePrometheus", "Sightline", "SightlineTestKit", "CSightlineGzip",
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
