@@ -77,7 +77,8 @@ struct ExpositionBuffer {
         for series in family.series {
             switch series.value {
             case .scalar(let value):
-                let sampleName = family.type == .counter ? familyName + "_total" : familyName
+                // Counter names are registered with `_total`, which is the sample name.
+                let sampleName = family.type == .counter ? family.name : familyName
                 writeSample(
                     sampleName, family.labelNames, series.labelValues, nil, value: value)
             case .histogram(let histogram):
