@@ -22,6 +22,7 @@ final class SeriesTable<Handle: AnyObject & Sendable>: Sendable {
     private let makeHandle: @Sendable () -> Handle
     private let onOverflow: @Sendable () -> Void
     private let logger: Logger
+    private let overflowLabelValues: [String]
     private let state = Mutex(State())
 
     init(
@@ -35,6 +36,8 @@ final class SeriesTable<Handle: AnyObject & Sendable>: Sendable {
         self.logger = logger
         self.makeHandle = makeHandle
         self.onOverflow = onOverflow
+        overflowLabelValues = Array(
+            repeating: MetricsRegistry.overflowLabelValue, count: labelNames.count)
     }
 
     /// The handle for `labelValues`, created on first use.
@@ -47,17 +50,23 @@ final class SeriesTable<Handle: AnyObject & Sendable>: Sendable {
             if let existing = state.index[labelValues] { return .found(existing) }
 
             let wrongArity = labelValues.count != labelNames.count
-            if !wrongArity && state.ordered.count < cardinalityLimit {
-                let handle = makeHandle()
-                state.index[labelValues] = handle
-                state.ordered.append((labelValues, handle))
-                return .found(handle)
+
+            // A family without labels has exactly one series: an overflow series beside it
+            // would expose the same sample twice, so every use lands on that one series.
+            if labelNames.isEmpty {
+                let handle = state.index[[]] ?? Self.insert([], makeHandle(), into: &state)
+                return wrongArity ? .folded(handle, wrongArity: true) : .found(handle)
             }
 
-            if let overflow = state.overflow { return .folded(overflow, wrongArity: wrongArity) }
-            let overflow = makeHandle()
+            // Values spelling the overflow series name it rather than a second series.
+            let namesOverflow = !wrongArity && labelValues == overflowLabelValues
+            if !wrongArity && !namesOverflow && state.ordered.count < cardinalityLimit {
+                return .found(Self.insert(labelValues, makeHandle(), into: &state))
+            }
+
+            let overflow = state.overflow ?? makeHandle()
             state.overflow = overflow
-            return .folded(overflow, wrongArity: wrongArity)
+            return namesOverflow ? .found(overflow) : .folded(overflow, wrongArity: wrongArity)
         }
 
         switch outcome {
@@ -78,14 +87,20 @@ final class SeriesTable<Handle: AnyObject & Sendable>: Sendable {
         }
     }
 
+    private static func insert(
+        _ labelValues: [String], _ handle: Handle, into state: inout State
+    ) -> Handle {
+        state.index[labelValues] = handle
+        state.ordered.append((labelValues, handle))
+        return handle
+    }
+
     /// Every series with its label values, the overflow series last.
     func allSeries() -> [(labelValues: [String], handle: Handle)] {
         state.withLock { state in
             var result = state.ordered
             if let overflow = state.overflow {
-                let values = Array(
-                    repeating: MetricsRegistry.overflowLabelValue, count: labelNames.count)
-                result.append((values, overflow))
+                result.append((overflowLabelValues, overflow))
             }
             return result
         }

@@ -230,3 +230,29 @@ import Testing
         #expect(reserved?.code == .reservedLabelName)
     }
 }
+
+@Suite struct MetricsRegistryOverflowEdgeTests {
+    @Test func labels_whenFamilyHasNoLabelsAndValuesAreGiven_usesTheOneSeries() throws {
+        let registry = MetricsRegistry()
+        let family = try registry.gauge(name: "depth", help: "Depth.")
+
+        family.labels("stray").set(3)
+        family.labels().add(1)
+
+        let series = registry.collect().first { $0.name == "depth" }?.series
+        #expect(series == [MetricSeriesSnapshot(labelValues: [], value: .scalar(4))])
+    }
+
+    @Test func labels_whenValuesSpellTheOverflowSeries_shareIt() throws {
+        let registry = MetricsRegistry(cardinalityLimit: 1)
+        let family = try registry.counter(name: "c_total", help: "C.", labelNames: ["k"])
+
+        family.labels("a").increment()
+        family.labels("b").increment()
+        family.labels("__overflow__").increment()
+
+        let series = registry.collect().first { $0.name == "c_total" }?.series
+        #expect(series?.map(\.labelValues) == [["a"], ["__overflow__"]])
+        #expect(series?.last?.value == .scalar(2))
+    }
+}
