@@ -42,6 +42,11 @@ enum ChildProcess {
         process.standardError = try FileHandle(forWritingTo: errorURL)
         process.standardInput = try FileHandle(forReadingFrom: inputURL)
 
+        let killer = Task {
+            try await Task.sleep(for: timeout)
+            process.terminate()
+        }
+        defer { killer.cancel() }
         let status: Int32 = try await withCheckedThrowingContinuation { continuation in
             process.terminationHandler = { finished in
                 continuation.resume(returning: finished.terminationStatus)
@@ -51,12 +56,6 @@ enum ChildProcess {
             } catch {
                 process.terminationHandler = nil
                 continuation.resume(throwing: error)
-                return
-            }
-            let pid = process.processIdentifier
-            Task {
-                try? await Task.sleep(for: timeout)
-                if process.isRunning { kill(pid, SIGKILL) }
             }
         }
 
