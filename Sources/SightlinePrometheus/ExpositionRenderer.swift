@@ -13,6 +13,8 @@ import Sightline
 ///   `# {trace_id="…",span_id="…"} value [timestamp]`; the output ends with `# EOF`.
 ///   `# UNIT` lines are not written (they are optional).
 /// - Prometheus text carries no exemplars (the format has none).
+// Not yet: OpenMetrics `# UNIT` lines, `_created` samples and exemplars on counters are not
+// written; all three are optional in OpenMetrics 1.0.
 public struct ExpositionRenderer: Sendable {
     public var format: ExpositionFormat
 

@@ -70,6 +70,8 @@ struct SocketAddress {
     /// names take the resolver's first TCP address.
     static func resolve(host: String, port: UInt16) -> SocketAddress? {
         var name = host
+        // Not yet: `localhost` binds IPv4 only; a scraper that resolves it to ::1 first
+        // cannot connect. Configure "::1" for IPv6.
         if name == "localhost" { name = "127.0.0.1" }
         if name.hasPrefix("["), name.hasSuffix("]") { name = String(name.dropFirst().dropLast()) }
 
