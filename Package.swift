@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Sightline", targets: ["Sightline"]),
         .library(name: "SightlineTestKit", targets: ["SightlineTestKit"]),
+        .library(name: "SightlinePrometheus", targets: ["SightlinePrometheus"]),
         .executable(name: "sightline", targets: ["sightline"]),
     ],
     targets: [
@@ -16,12 +17,25 @@ let package = Package(
         .target(name: "SightlineTestKit", dependencies: ["Sightline"]),
         // Gzip for HTTP bodies, shared by the OTLP exporter and the /metrics server.
         .target(name: "CSightlineGzip", linkerSettings: [.linkedLibrary("z")]),
-        // The command: demo, bench and operator tools.
+        // libmicrohttpd behind a non-variadic C shim, for the /metrics server.
+        .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
+        // Prometheus and OpenMetrics exposition, process metrics and the /metrics server.
+        .target(
+            name: "SightlinePrometheus",
+            dependencies: ["Sightline", "CMicroHTTPD", "CSightlineGzip"]),
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
         .target(name: "SightlineDemo", dependencies: ["Sightline"]),
-        .executableTarget(name: "sightline", dependencies: ["Sightline", "SightlineDemo"]),
+        // The command: demo, bench and operator tools.
+        .executableTarget(
+            name: "sightline", dependencies: ["Sightline", "SightlineDemo", "SightlinePrometheus"]),
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
         .testTarget(name: "SightlineDemoTests", dependencies: ["SightlineDemo", "Sightline"]),
+        .testTarget(
+            name: "SightlinePrometheusTests",
+            dependencies: [
+                "SightlinePrometheus", "Sightline", "SightlineTestKit", "CSightlineGzip",
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
