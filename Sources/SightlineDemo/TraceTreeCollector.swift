@@ -53,7 +53,9 @@ public final class TraceTreeCollector: SpanExporter {
         return lines.joined(separator: "\n")
     }
 
-    private func draw(_ span: SpanData, among spans: [SpanData], depth: Int, into lines: inout [String]) {
+    private func draw(
+        _ span: SpanData, among spans: [SpanData], depth: Int, into lines: inout [String]
+    ) {
         let micros = Double(span.endTimeUnixNano &- span.startTimeUnixNano) / 1000
         var line = String(repeating: "  ", count: depth) + span.name
         if case .string(let group) = span.attributes["messaging.consumer.group.name"] {

@@ -64,6 +64,8 @@ extension Bus {
             try await deliverInline(envelope, to: subscription)
         }
         _ = try await deadLetterStore.remove(id: letter.id, group: letter.group)
+        metrics?.redriven.labels(key.channel, key.group).increment()
+        await refreshDeadLetterDepth()
         logger.info(
             "dead letter redriven",
             [

@@ -22,6 +22,9 @@ extension Bus {
             return
         }
         if await isDuplicate(envelope, in: subscription) {
+            subscription.metrics?.metrics.deduplicated.labels(
+                subscription.key.channel, subscription.key.group
+            ).increment()
             span.addEvent("sightline.duplicate_skipped")
             span.end()
             transport.acknowledge(delivery)
@@ -58,6 +61,7 @@ extension Bus {
                     SpanAttributeName.retryDelay: .double(delay.seconds),
                 ])
             Self.end(span, failingWith: error)
+            subscription.metrics?.recordRetry(nextAttempt: envelope.attempt + 1)
             logger.debug(
                 "handler failed; retrying",
                 [
@@ -120,22 +124,40 @@ extension Bus {
         let spanContext = span.context.isValid ? span.context : nil
         let context = MessageContext(
             envelope: envelope, group: subscription.key.group, spanContext: spanContext)
+        let metrics = subscription.metrics
+        metrics?.delivered.increment()
+        metrics?.inFlight.increment()
+        let started = clock.now()
+
+        let result: AttemptResult
         do {
             let reply = try await MessageContext.$current.withValue(context) {
                 try await TracingContext.$current.withValue(spanContext) {
                     try await handler(envelope, context)
                 }
             }
-            return .handled(reply: reply)
+            result = .handled(reply: reply)
         } catch let error as PayloadDecodingError {
-            return .failed(error, permanentReason: .undecodable)
+            result = .failed(error, permanentReason: .undecodable)
         } catch let error as InvalidMessageError {
-            return .failed(error, permanentReason: .invalidMessage)
+            result = .failed(error, permanentReason: .invalidMessage)
         } catch let error as PermanentError {
-            return .failed(error, permanentReason: .permanentFailure)
+            result = .failed(error, permanentReason: .permanentFailure)
         } catch {
-            return .failed(error, permanentReason: nil)
+            result = .failed(error, permanentReason: nil)
         }
+
+        metrics?.inFlight.decrement()
+        if let metrics {
+            let errorType: String? =
+                switch result {
+                case .handled: nil
+                case .failed(let error, _): Self.errorType(error)
+                }
+            metrics.recordAttempt(
+                duration: clock.now() - started, errorType: errorType, span: span)
+        }
+        return result
     }
 
     // MARK: Effectively-once
@@ -218,6 +240,8 @@ extension Bus {
         }
 
         subscription.forgetFailures(of: envelope.id)
+        subscription.metrics?.recordDeadLetter(reason: reason)
+        await refreshDeadLetterDepth()
         logger.info(
             "message dead-lettered",
             [

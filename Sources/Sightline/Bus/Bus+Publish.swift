@@ -12,18 +12,11 @@ extension Bus {
     public func publish<E: Event>(_ event: E, options: PublishOptions = PublishOptions())
         async throws
     {
-        var envelope = try makeEnvelope(for: event, options: options)
-        let span = startProducerSpan(for: &envelope, operation: "publish")
+        let envelope = try makeEnvelope(for: event, options: options)
         let targets = routes.withLock {
             $0.targets(channel: envelope.channel, messageType: envelope.messageType)
         }
-        do {
-            try await dispatch(envelope, to: targets, options: options)
-        } catch {
-            Self.end(span, failingWith: error)
-            throw error
-        }
-        span.end()
+        try await produce(envelope, to: targets, options: options, operation: "publish")
     }
 
     /// Sends a command to its one handler.
@@ -33,16 +26,9 @@ extension Bus {
     public func send<C: Command>(_ command: C, options: PublishOptions = PublishOptions())
         async throws
     {
-        var envelope = try makeEnvelope(for: command, options: options)
+        let envelope = try makeEnvelope(for: command, options: options)
         let targets = try singleHandlerTargets(for: envelope)
-        let span = startProducerSpan(for: &envelope, operation: "send")
-        do {
-            try await dispatch(envelope, to: targets, options: options)
-        } catch {
-            Self.end(span, failingWith: error)
-            throw error
-        }
-        span.end()
+        try await produce(envelope, to: targets, options: options, operation: "send")
     }
 
     /// Sends a request to its one handler and waits for the reply.
@@ -67,16 +53,10 @@ extension Bus {
         let reply: Envelope
         do {
             reply = try await TracingContext.$current.withValue(waitSpan.context) {
-                let span = startProducerSpan(for: &envelope, operation: "send")
                 let requestEnvelope = envelope
                 return try await awaitReply(to: requestEnvelope.id, timeout: timeout) {
-                    do {
-                        try await self.dispatch(requestEnvelope, to: targets, options: options)
-                    } catch {
-                        Self.end(span, failingWith: error)
-                        throw error
-                    }
-                    span.end()
+                    try await self.produce(
+                        requestEnvelope, to: targets, options: options, operation: "send")
                 }
             }
         } catch {
@@ -156,6 +136,25 @@ extension Bus {
     }
 
     // MARK: Dispatch
+
+    /// Publishes one envelope inside its PRODUCER span and records the publish metrics.
+    func produce(
+        _ envelope: Envelope, to targets: [Subscription], options: PublishOptions,
+        operation: String
+    ) async throws {
+        var envelope = envelope
+        let started = clock.now()
+        let span = startProducerSpan(for: &envelope, operation: operation)
+        do {
+            try await dispatch(envelope, to: targets, options: options)
+        } catch {
+            Self.end(span, failingWith: error)
+            recordPublish(envelope, operation: operation, started: started, error: error)
+            throw error
+        }
+        span.end()
+        recordPublish(envelope, operation: operation, started: started, error: nil)
+    }
 
     /// Queues the envelope for queued groups and runs inline groups' handlers.
     func dispatch(

@@ -20,6 +20,7 @@ public final class Bus: Sendable {
     let clock: any BusClock
     let logger: Logger
     let tracer: Tracer
+    let metrics: BusMetrics?
     let configuration: BusConfiguration
     /// The address replies to this bus's requests are sent to.
     let replyAddress: String
@@ -34,6 +35,7 @@ public final class Bus: Sendable {
         self.configuration = configuration
         self.clock = configuration.clock
         self.tracer = configuration.tracer
+        self.metrics = configuration.metrics
         self.logger = configuration.logger.withComponent("sightline.bus")
         self.transport = configuration.transport ?? InMemoryTransport(clock: configuration.clock)
         self.deadLetterStore =
@@ -44,6 +46,12 @@ public final class Bus: Sendable {
         var seeder = SystemRandomNumberGenerator()
         self.random = Mutex(SplitMix64(seed: configuration.randomSeed ?? seeder.next()))
         self.replyAddress = "sightline.reply.\(MessageID.make())"
+
+        if let metrics = configuration.metrics {
+            Self.installCollectHooks(metrics: metrics, tracer: tracer) { [weak self] in
+                self?.lagReports() ?? [:]
+            }
+        }
     }
 
     // MARK: Registering handlers
@@ -122,7 +130,13 @@ public final class Bus: Sendable {
                     .duplicateHandler, "\(M.messageType) already has its one handler")
             }
             let existing = routes.subscriptions[key]
-            let subscription = existing ?? Subscription(key: key, options: options)
+            let subscription =
+                existing
+                ?? Subscription(
+                    key: key, options: options,
+                    metrics: metrics.map {
+                        GroupMetrics(metrics: $0, key: key, system: transport.system)
+                    })
             try subscription.add(messageType: M.messageType, handler: erased)
             routes.subscriptions[key] = subscription
             routes.byType[key.channel, default: [:]][M.messageType, default: []].append(

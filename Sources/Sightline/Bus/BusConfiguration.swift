@@ -20,13 +20,16 @@ public struct BusConfiguration: Sendable {
     /// Makes the spans of publishing and processing. Default: ``Tracer/disabled``, which
     /// records nothing but still passes incoming trace context on.
     public var tracer: Tracer
+    /// Where the bus records its metrics; nil (the default) records none.
+    public var metrics: BusMetrics?
 
     public init(
         transport: (any Transport)? = nil, deadLetterStore: (any DeadLetterStore)? = nil,
         idempotencyStore: (any IdempotencyStore)? = nil, clock: any BusClock = SystemClock(),
         logger: Logger = .standardError, randomSeed: UInt64? = nil,
         defaultFullQueueTimeout: Duration = .seconds(30),
-        envelopeLimits: EnvelopeLimits = .standard, tracer: Tracer = .disabled
+        envelopeLimits: EnvelopeLimits = .standard, tracer: Tracer = .disabled,
+        metrics: BusMetrics? = nil
     ) {
         self.transport = transport
         self.deadLetterStore = deadLetterStore
@@ -37,6 +40,7 @@ public struct BusConfiguration: Sendable {
         self.defaultFullQueueTimeout = defaultFullQueueTimeout
         self.envelopeLimits = envelopeLimits
         self.tracer = tracer
+        self.metrics = metrics
     }
 }
 

@@ -17,13 +17,15 @@ struct PayloadDecodingError: Error, CustomStringConvertible {
 final class Subscription: Sendable {
     let key: GroupKey
     let options: SubscriptionOptions
+    let metrics: GroupMetrics?
     private let handlers = Mutex<[String: ErasedHandler]>([:])
     /// When each message now being retried first failed, for its dead letter.
     private let firstFailures = Mutex<[MessageID: Date]>([:])
 
-    init(key: GroupKey, options: SubscriptionOptions) {
+    init(key: GroupKey, options: SubscriptionOptions, metrics: GroupMetrics?) {
         self.key = key
         self.options = options
+        self.metrics = metrics
     }
 
     func add(messageType: String, handler: @escaping ErasedHandler) throws {
