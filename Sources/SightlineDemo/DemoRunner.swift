@@ -20,14 +20,16 @@ public struct DemoRunner: Sendable {
     public var configuration: DemoConfiguration
     public var logger: Logger
     public var tracer: Tracer
+    public var metrics: BusMetrics?
 
     public init(
         configuration: DemoConfiguration, logger: Logger = .standardError,
-        tracer: Tracer = .disabled
+        tracer: Tracer = .disabled, metrics: BusMetrics? = nil
     ) {
         self.configuration = configuration
         self.logger = logger
         self.tracer = tracer
+        self.metrics = metrics
     }
 
     public func run(
@@ -40,7 +42,8 @@ public struct DemoRunner: Sendable {
         let clock = SystemClock()
         let bus = Bus(
             configuration: BusConfiguration(
-                clock: clock, logger: logger, randomSeed: configuration.seed, tracer: tracer))
+                clock: clock, logger: logger, randomSeed: configuration.seed, tracer: tracer,
+                metrics: metrics))
         try await subscribe(bus: bus, ledger: ledger)
 
         let reporter = progress.map { report in

@@ -6,7 +6,8 @@ import SightlineDemo
 enum DemoCommand {
     static let usage = """
         usage: sightline demo [--orders FILE] [--limit N] [--speedup X] [--failure-rate R]
-                              [--seed S] [--json] [--verbose]
+                              [--seed S] [--json] [--verbose] [--show-traces N]
+                              [--metrics-port P] [--linger S]
           --orders FILE       the CDNOW purchase log (default: $SIGHTLINE_CDNOW, or
                               .cache/cdnow/CDNOW_master.txt as scripts/fetch-cdnow leaves it)
           --limit N           replay only the first N purchases
@@ -15,12 +16,21 @@ enum DemoCommand {
           --seed S            seed of the failure injection and retry jitter (default 1997)
           --json              print one JSON object as the last line
           --verbose           log every dead letter and retry decision
+          --show-traces N     without an OTLP endpoint, draw the first N traces at the end
+                              (default 2; 0 turns tracing off)
+          --metrics-port P    serve Prometheus metrics on P (0: a free port, printed)
+          --linger S          keep serving /metrics S seconds after the run (default 0)
+        Tracing follows the OTEL_* variables; with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go
+        to that collector over OTLP/HTTP.
         """
 
     static func run(_ words: [String]) async throws -> Int32 {
         let arguments = try CommandArguments(
             words, switchNames: ["--json", "--verbose"],
-            valueNames: ["--orders", "--limit", "--speedup", "--failure-rate", "--seed"])
+            valueNames: [
+                "--orders", "--limit", "--speedup", "--failure-rate", "--seed", "--show-traces",
+                "--metrics-port", "--linger",
+            ])
         let environment = ProcessInfo.processInfo.environment
         let orders =
             arguments.string("--orders") ?? environment["SIGHTLINE_CDNOW"]
@@ -40,10 +50,22 @@ enum DemoCommand {
             sink: StandardErrorLogSink(),
             minimumLevel: arguments.has("--verbose") ? .debug : .warning)
 
+        let linger = try arguments.double("--linger", range: 0...86_400) ?? 0
+        let observability = try DemoObservability.make(
+            environment: environment,
+            showTraces: try arguments.int("--show-traces", range: 0...100) ?? 2,
+            metricsPort: try arguments.int("--metrics-port", range: 0...65535), logger: logger)
+        if let port = observability.server?.boundPort {
+            SightlineCommand.printError("serving metrics on http://127.0.0.1:\(port)/metrics")
+        }
+
         let showProgress = isatty(STDERR_FILENO) == 1
-        let summary = try await DemoRunner(configuration: configuration, logger: logger).run(
-            progress: showProgress ? printProgress : nil)
+        let runner = DemoRunner(
+            configuration: configuration, logger: logger, tracer: observability.tracer,
+            metrics: observability.metrics)
+        let summary = try await runner.run(progress: showProgress ? printProgress : nil)
         if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        await observability.flush()
 
         if json {
             let encoder = JSONEncoder()
@@ -51,7 +73,16 @@ enum DemoCommand {
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             printHuman(summary)
+            if let trees = observability.traceTrees?.render(), !trees.isEmpty {
+                print("\nTraces of the first orders:\n\(trees)")
+            }
         }
+        fflush(nil)
+
+        if linger > 0, observability.server != nil {
+            try await Task.sleep(for: .seconds(linger))
+        }
+        observability.server?.stop()
         return summary.unfinished == 0 ? 0 : 1
     }
 
