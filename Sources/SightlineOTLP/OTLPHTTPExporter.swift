@@ -1,5 +1,4 @@
 import COTLPProto
-import CSightlineGzip
 import Sightline
 import Synchronization
 
@@ -94,7 +93,7 @@ public final class OTLPHTTPExporter: SpanExporter {
         switch configuration.compression {
         case .none: body = encoded
         case .gzip:
-            guard let compressed = Self.gzip(encoded) else {
+            guard let compressed = OTLPTraceEncoder.gzip(encoded) else {
                 return fail(
                     spans.count,
                     OTLPExportError(code: .clientFailure, message: "gzip of the body failed"))
@@ -229,16 +228,6 @@ public final class OTLPHTTPExporter: SpanExporter {
             let message = partial.pointee.error_message.map { String(cString: $0) } ?? ""
             return (Int(clamping: max(partial.pointee.rejected_spans, 0)), message)
         }
-    }
-
-    static func gzip(_ input: [UInt8]) -> [UInt8]? {
-        let capacity = sightline_gzip_bound(input.count)
-        let output = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
-            count = input.withUnsafeBufferPointer { source in
-                sightline_gzip(source.baseAddress, source.count, buffer.baseAddress, capacity)
-            }
-        }
-        return output.isEmpty ? nil : output
     }
 
     /// True when `text` holds CR, LF or NUL. Scalars, not Characters: "\r\n" is a single

@@ -1,4 +1,5 @@
 import COTLPProto
+import CSightlineGzip
 import Sightline
 
 typealias ProtoRequest = Opentelemetry__Proto__Collector__Trace__V1__ExportTraceServiceRequest
@@ -34,6 +35,18 @@ public struct OTLPTraceEncoder: Sendable {
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             count = ProtoCalls.pack(request, into: buffer.baseAddress)
         }
+    }
+
+    /// `bytes` as one gzip member (what the exporter sends with `Content-Encoding: gzip`);
+    /// nil if zlib fails.
+    public static func gzip(_ bytes: [UInt8]) -> [UInt8]? {
+        let capacity = sightline_gzip_bound(bytes.count)
+        let output = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+            count = bytes.withUnsafeBufferPointer { source in
+                sightline_gzip(source.baseAddress, source.count, buffer.baseAddress, capacity)
+            }
+        }
+        return output.isEmpty ? nil : output
     }
 }
 
