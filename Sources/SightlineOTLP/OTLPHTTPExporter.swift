@@ -52,7 +52,11 @@ public final class OTLPHTTPExporter: SpanExporter {
                 message: "endpoint \"\(endpoint)\" is not an http:// or https:// URL")
         }
 
-        var lines = ["Content-Type: application/x-protobuf", "Expect:"]
+        // "Expect:" stops libcurl from waiting for a 100-continue before larger bodies.
+        var lines = [
+            "Content-Type: application/x-protobuf", "Expect:",
+            "User-Agent: sightline-otlp/\(SightlineVersion.current)",
+        ]
         if configuration.compression == .gzip { lines.append("Content-Encoding: gzip") }
         for name in configuration.headers.keys.sorted() {
             let value = configuration.headers[name]!

@@ -43,6 +43,7 @@ import Testing
         #expect(requests.first?.headers?["x-tenant"] == "blue")
         #expect(requests.first?.headers?["authorization"] == "Bearer t0k")
         #expect(requests.first?.headers?["content-encoding"] == nil)
+        #expect(requests.first?.headers?["user-agent"] == "sightline-otlp/0.1.0")
 
         let spans = try receiver.spans()
         #expect(spans.count == 2)
@@ -270,6 +271,45 @@ import Testing
 
         #expect(result == .failure(reason: "shutDown: the exporter is shut down"))
         #expect(try receiver.requests() == [])
+    }
+
+    @Test func shutdown_duringSlowRequest_abortsItAtTheDeadline() async throws {
+        let receiver = try await ReceiverProcess(arguments: ["--delay", "20"])
+        defer { receiver.stop() }
+        let exporter = try makeExporter(receiver.endpoint, timeout: .seconds(30))
+        let resource = self.resource
+        let export = Task { await exporter.export(SampleSpans.parentAndChild, resource: resource) }
+        while exporter.statistics.requests == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        let started = ContinuousClock.now
+
+        await exporter.shutdown(deadline: .now + .milliseconds(300))
+        let result = await export.value
+
+        #expect(ContinuousClock.now - started < .seconds(5))
+        guard case .failure(let reason) = result else {
+            Issue.record("expected a failure, got \(result)")
+            return
+        }
+        #expect(reason.hasPrefix("shutDown"))
+        #expect(exporter.statistics.failedSpans == 2)
+    }
+
+    @Test func export_whenReceiverIsSlowerThanTimeout_failsByTheDeadline() async throws {
+        let receiver = try await ReceiverProcess(arguments: ["--delay", "20"])
+        defer { receiver.stop() }
+        let exporter = try makeExporter(receiver.endpoint, timeout: .milliseconds(500))
+        let started = ContinuousClock.now
+
+        let result = await exporter.export(SampleSpans.parentAndChild, resource: resource)
+        let elapsed = ContinuousClock.now - started
+        await exporter.shutdown(deadline: .now + .seconds(1))
+
+        #expect(elapsed < .seconds(3))
+        guard case .failure(let reason) = result else {
+            Issue.record("expected a failure, got \(result)")
+            return
+        }
+        #expect(reason.hasPrefix("timedOut"))
     }
 
     @Test func export_ofNoSpans_succeedsWithoutRequest() async throws {

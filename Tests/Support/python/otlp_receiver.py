@@ -11,6 +11,7 @@ Answers are scripted with flags:
   --status 400         the same status for every request (same as --script 400)
   --retry-after 1      the Retry-After seconds sent with 429/502/503/504 (0: no header)
   --partial-rejected N 2xx answers carry partial_success.rejected_spans = N
+  --delay SECONDS      wait this long before answering (to test deadlines and shutdown)
 
 With --out FILE, one JSON object per line is appended and flushed before each answer:
   {"type": "request", "request": n, "status": s, "gzip": bool, "spanCount": k, ...}
@@ -27,6 +28,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -192,6 +194,8 @@ def make_handler(receiver):
                 "headers": {k.lower(): v for k, v in self.headers.items()},
             }] + spans)
 
+            if receiver.options.delay > 0:
+                time.sleep(receiver.options.delay)
             if 200 <= status < 300:
                 response = trace_service_pb2.ExportTraceServiceResponse()
                 if receiver.options.partial_rejected > 0:
@@ -215,6 +219,7 @@ def main():
     parser.add_argument("--status", type=int, help="answer every request with this status")
     parser.add_argument("--retry-after", type=int, default=1)
     parser.add_argument("--partial-rejected", type=int, default=0)
+    parser.add_argument("--delay", type=float, default=0)
     options = parser.parse_args()
 
     # A parent that starts us from a thread with signals blocked (Swift's Foundation.Process
