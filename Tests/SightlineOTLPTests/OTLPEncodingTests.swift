@@ -85,16 +85,26 @@ import Testing
 
         #expect(process.terminationStatus == 0)
         let target = root.appendingPathComponent("Sources/COTLPProto")
-        let names = ["otlp_common", "otlp_resource", "otlp_trace", "otlp_trace_service"]
-        for name in names {
-            for path in ["\(name).pb-c.c", "include/\(name).pb-c.h"] {
-                let fresh = FileManager.default.contents(
-                    atPath: output.appendingPathComponent(path).path)
-                let committed = FileManager.default.contents(
-                    atPath: target.appendingPathComponent(path).path)
-                #expect(fresh != nil, "scripts/generate-otlp wrote no \(path)")
-                #expect(fresh == committed, "\(path) is stale: run scripts/generate-otlp")
+        let fresh = try Self.generatedFiles(under: output)
+        let committed = try Self.generatedFiles(under: target)
+        #expect(fresh.keys.sorted() == committed.keys.sorted())
+        #expect(fresh.count == 8)
+        for (path, bytes) in fresh.sorted(by: { $0.key < $1.key }) {
+            #expect(committed[path] == bytes, "\(path) is stale: run scripts/generate-otlp")
+        }
+    }
+
+    /// The protoc-c outputs (`*.pb-c.c`, `include/*.pb-c.h`) under a target-shaped folder.
+    private static func generatedFiles(under folder: URL) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        for subfolder in ["", "include/"] {
+            let directory = folder.appendingPathComponent(subfolder)
+            for name in try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            where name.hasSuffix(".pb-c.c") || name.hasSuffix(".pb-c.h") {
+                files[subfolder + name] = FileManager.default.contents(
+                    atPath: directory.appendingPathComponent(name).path)
             }
         }
+        return files
     }
 }
