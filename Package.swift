@@ -7,35 +7,51 @@ let package = Package(
     products: [
         .library(name: "Sightline", targets: ["Sightline"]),
         .library(name: "SightlineTestKit", targets: ["SightlineTestKit"]),
+        .library(name: "SightlineOTLP", targets: ["SightlineOTLP"]),
         .library(name: "SightlinePrometheus", targets: ["SightlinePrometheus"]),
         .executable(name: "sightline", targets: ["sightline"]),
     ],
     targets: [
         // The core: pure Swift, Foundation and Synchronization only.
         .target(name: "Sightline"),
-        // Test doubles a service can use in its own tests (a manual clock).
+        // Test doubles a service can use in its own tests (a manual clock, a span exporter).
         .target(name: "SightlineTestKit", dependencies: ["Sightline"]),
+
         // Gzip for HTTP bodies, shared by the OTLP exporter and the /metrics server.
         .target(name: "CSightlineGzip", linkerSettings: [.linkedLibrary("z")]),
+        // Protobuf-c code generated from proto/ by scripts/generate-otlp (committed).
+        .target(name: "COTLPProto", linkerSettings: [.linkedLibrary("protobuf-c")]),
+        // Non-variadic wrappers around libcurl's easy interface.
+        .target(name: "CSightlineCurl", linkerSettings: [.linkedLibrary("curl")]),
         // libmicrohttpd behind a non-variadic C shim, for the /metrics server.
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
+
+        // The OTLP/HTTP (binary protobuf) span exporter.
+        .target(
+            name: "SightlineOTLP",
+            dependencies: ["Sightline", "COTLPProto", "CSightlineCurl", "CSightlineGzip"]),
         // Prometheus and OpenMetrics exposition, process metrics and the /metrics server.
         .target(
             name: "SightlinePrometheus",
             dependencies: ["Sightline", "CMicroHTTPD", "CSightlineGzip"]),
+
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
         .target(name: "SightlineDemo", dependencies: ["Sightline"]),
         // The command: demo, bench and operator tools.
         .executableTarget(
-            name: "sightline", dependencies: ["Sightline", "SightlineDemo", "SightlinePrometheus"]),
+            name: "sightline",
+            dependencies: ["Sightline", "SightlineDemo", "SightlineOTLP", "SightlinePrometheus"]),
+
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
         .testTarget(name: "SightlineDemoTests", dependencies: ["SightlineDemo", "Sightline"]),
+        .testTarget(
+            name: "SightlineOTLPTests",
+            dependencies: ["SightlineOTLP", "Sightline", "COTLPProto", "CSightlineGzip"]),
         .testTarget(
             name: "SightlinePrometheusTests",
             dependencies: [
                 "SightlinePrometheus", "Sightline", "SightlineTestKit", "CSightlineGzip",
-            ]
-        ),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )
