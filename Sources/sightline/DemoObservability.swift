@@ -1,6 +1,7 @@
 import Foundation
 import Sightline
 import SightlineDemo
+import SightlineOTLP
 import SightlinePrometheus
 
 /// The demo's tracer, metrics and /metrics server, set up from flags and the standard
@@ -21,7 +22,7 @@ struct DemoObservability {
         var setup = DemoObservability()
 
         let tracing = TracingConfiguration.fromEnvironment(environment, logger: logger)
-        if tracing.isEnabled, let exporter = makeOTLPExporter(tracing, logger: logger) {
+        if tracing.isEnabled, let exporter = try makeOTLPExporter(tracing, logger: logger) {
             setup.tracer = Tracer(configuration: tracing, exporter: exporter, logger: logger)
         } else if tracing.isEnabled && showTraces > 0 {
             let collector = TraceTreeCollector(traces: showTraces)
@@ -49,14 +50,12 @@ struct DemoObservability {
         await tracer.shutdown(deadline: .now + .seconds(10))
     }
 
-    // Not yet: the OTLP/HTTP exporter is not part of this build; with an endpoint set the
-    // demo warns and falls back to the trace trees.
-    static func makeOTLPExporter(_ tracing: TracingConfiguration, logger: Logger)
+    /// The OTLP/HTTP exporter when an endpoint is configured; nil otherwise.
+    static func makeOTLPExporter(_ tracing: TracingConfiguration, logger: Logger) throws
         -> (any SpanExporter)?
     {
-        if tracing.otlp.endpoint != nil {
-            logger.warning("OTLP export is not available in this build; spans are not exported")
-        }
-        return nil
+        guard tracing.otlp.endpoint != nil else { return nil }
+        return try OTLPHTTPExporter(
+            configuration: OTLPExporterConfiguration(tracing.otlp), logger: logger)
     }
 }

@@ -7,6 +7,7 @@ struct SightlineCommand {
         usage: sightline <command> [flags]
           demo            run the order workflow on the CDNOW purchase log
           bench inproc    measure in-process publish-to-handled throughput and latency
+          bench exporter  measure OTLP span encoding and delivery to a local receiver
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -33,6 +34,9 @@ struct SightlineCommand {
                 return try await DemoCommand.run(rest)
             case ("bench", "inproc"):
                 return try await InprocBenchmark.run(Array(rest.dropFirst()))
+            case ("bench", "exporter"):
+                try await runExporterBenchmark(arguments: Array(rest.dropFirst()))
+                return 0
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
