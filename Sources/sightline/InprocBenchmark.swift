@@ -21,14 +21,30 @@ enum InprocBenchmark {
         var p50Microseconds: Double
         var p99Microseconds: Double
         var ratioToBaseline: Double?
+        /// Throughput over the same bus's with tracing and metrics off, in the same run.
+        var ratioToUntraced: Double?
+        var spansExported: Int?
+        var spansDropped: Int?
 
         enum CodingKeys: String, CodingKey {
             case scenario, groups, messages, seconds
+            case ratioToUntraced = "ratio_to_untraced"
+            case spansExported = "spans_exported"
+            case spansDropped = "spans_dropped"
             case messagesPerSecond = "messages_per_second"
             case p50Microseconds = "p50_us"
             case p99Microseconds = "p99_us"
             case ratioToBaseline = "ratio_to_baseline"
         }
+    }
+
+    /// What a bus run records besides handling messages.
+    enum Instrumentation {
+        case none
+        /// Spans for every publish and delivery, sampled at `ratio`, handed to an exporter
+        /// that counts and discards them (so the figure is the bus's own tracing cost).
+        case tracing(ratio: Double)
+        case metrics
     }
 
     static func run(_ words: [String]) async throws -> Int32 {
@@ -39,11 +55,26 @@ enum InprocBenchmark {
 
         let baseline = try await median(runs) { try await runBaseline(messages: messages) }
         var results = [baseline]
-        for groups in [1, 4] {
+        let scenarios: [(String, Int, Instrumentation)] = [
+            ("sightline", 1, .none),
+            ("sightline", 4, .none),
+            ("sightline, tracing 100%", 1, .tracing(ratio: 1)),
+            ("sightline, tracing 10%", 1, .tracing(ratio: 0.1)),
+            ("sightline, metrics", 1, .metrics),
+        ]
+        var untraced: [Int: Double] = [:]
+        for (name, groups, instrumentation) in scenarios {
             var result = try await median(runs) {
-                try await runBus(messages: messages, groups: groups)
+                try await runBus(
+                    name: name, messages: messages, groups: groups,
+                    instrumentation: instrumentation)
             }
             result.ratioToBaseline = result.messagesPerSecond / baseline.messagesPerSecond
+            if case .none = instrumentation {
+                untraced[groups] = result.messagesPerSecond
+            } else if let plain = untraced[groups] {
+                result.ratioToUntraced = result.messagesPerSecond / plain
+            }
             results.append(result)
         }
 
@@ -83,8 +114,24 @@ enum InprocBenchmark {
         var sentAtNanos: Int64
     }
 
-    private static func runBus(messages: Int, groups: Int) async throws -> Result {
-        let bus = Bus(configuration: BusConfiguration(logger: .disabled))
+    private static func runBus(
+        name: String, messages: Int, groups: Int, instrumentation: Instrumentation
+    ) async throws -> Result {
+        var configuration = BusConfiguration(logger: .disabled)
+        let exporter = CountingSpanExporter()
+        switch instrumentation {
+        case .none:
+            break
+        case .tracing(let ratio):
+            var tracing = TracingConfiguration()
+            tracing.sampler = .parentBasedTraceIDRatio
+            tracing.samplerRatio = ratio
+            configuration.tracer = Tracer(
+                configuration: tracing, exporter: exporter, logger: .disabled)
+        case .metrics:
+            configuration.metrics = try BusMetrics(registry: MetricsRegistry())
+        }
+        let bus = Bus(configuration: configuration)
         let latencies = LatencyRecorder(capacity: messages * groups)
         let origin = ContinuousClock.now
         for index in 0..<groups {
@@ -103,9 +150,16 @@ enum InprocBenchmark {
         }
         _ = await bus.shutdown(deadline: .seconds(600))
         let elapsed = (ContinuousClock.now - started).seconds
+        await configuration.tracer.shutdown(deadline: .now + .seconds(30))
 
-        return latencies.result(
-            scenario: "sightline", groups: groups, messages: messages * groups, seconds: elapsed)
+        var result = latencies.result(
+            scenario: name, groups: groups, messages: messages * groups, seconds: elapsed)
+        if case .tracing = instrumentation {
+            let statistics = configuration.tracer.statistics
+            result.spansExported = statistics.exported
+            result.spansDropped = statistics.dropped
+        }
+        return result
     }
 
     private static func runBaseline(messages: Int) async throws -> Result {
@@ -136,18 +190,36 @@ enum InprocBenchmark {
             "sightline bench inproc: \(ProcessInfo.processInfo.activeProcessorCount) cores, "
                 + "median of \(runs) run(s)")
         let header =
-            "scenario                        groups   messages    msgs/s    p50 µs  "
-            + "  p99 µs  ratio"
+            "scenario                        groups   messages    msgs/s    p50 µs    p99 µs"
+            + "  vs baseline  vs untraced  spans kept/dropped"
         print(header)
         for result in results {
-            let ratio = result.ratioToBaseline.map { String(format: "%.2f", $0) } ?? "1.00"
             let name = result.scenario.padding(toLength: 30, withPad: " ", startingAt: 0)
-            let figures = String(
-                format: "%7d %10d %9.0f %9.1f %9.1f", result.groups, result.messages,
-                result.messagesPerSecond, result.p50Microseconds, result.p99Microseconds)
-            print("\(name) \(figures)  \(ratio)")
+            var line = String(
+                format: "%@ %7d %10d %9.0f %9.1f %9.1f %12.2f", name, result.groups,
+                result.messages, result.messagesPerSecond, result.p50Microseconds,
+                result.p99Microseconds, result.ratioToBaseline ?? 1)
+            line += result.ratioToUntraced.map { String(format: " %12.2f", $0) } ?? "            -"
+            if let exported = result.spansExported, let dropped = result.spansDropped {
+                line += "  \(exported)/\(dropped)"
+            }
+            print(line)
         }
     }
+}
+
+/// Counts exported spans and discards them.
+final class CountingSpanExporter: SpanExporter {
+    private let count = Atomic<Int>(0)
+
+    func export(_ spans: [SpanData], resource: TracingResource) async -> SpanExportResult {
+        count.add(spans.count, ordering: .relaxed)
+        return .success(rejected: 0)
+    }
+
+    func forceFlush(deadline: ContinuousClock.Instant) async {}
+
+    func shutdown(deadline: ContinuousClock.Instant) async {}
 }
 
 /// Collects latencies from many tasks into one preallocated buffer.
