@@ -96,7 +96,7 @@ import Testing
     }
 
     /// Every `expr` of every panel, and the variables' `label_values(...)` queries.
-    private func dashboardExpressions() throws -> [String] {
+    func dashboardExpressions() throws -> [String] {
         var found: [String] = []
         func walk(_ value: Any) {
             if let object = value as? [String: Any] {

@@ -23,6 +23,16 @@ struct GroupMetrics: Sendable {
         consumed = metrics.clientConsumedMessages.labels(
             system, "process", key.channel, key.group, "")
         processed = metrics.processDuration.labels(system, "process", key.channel, key.group, "")
+
+        // Series that count rare events exist from the start at zero, so that `increase()`
+        // sees their first event and dashboards show zero rather than no data.
+        _ = metrics.deduplicated.labels(key.channel, key.group)
+        _ = metrics.redriven.labels(key.channel, key.group)
+        for priority in Priority.allCases {
+            _ = metrics.publishThrottled.labels(key.channel, priority.rawValue)
+            _ = metrics.publishThrottleDelay.labels(key.channel, priority.rawValue)
+            _ = metrics.shed.labels(key.channel, priority.rawValue)
+        }
     }
 
     /// Records one finished handler run.
