@@ -8,6 +8,7 @@ struct SightlineCommand {
           demo            run the order workflow on the CDNOW purchase log
           bench inproc    measure in-process publish-to-handled throughput and latency
           bench exporter  measure OTLP span encoding and delivery to a local receiver
+          bench scrape    measure rendering a /metrics scrape with a demo's series
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -34,6 +35,8 @@ struct SightlineCommand {
                 return try await DemoCommand.run(rest)
             case ("bench", "inproc"):
                 return try await InprocBenchmark.run(Array(rest.dropFirst()))
+            case ("bench", "scrape"):
+                return try await ScrapeBenchmark.run(Array(rest.dropFirst()))
             case ("bench", "exporter"):
                 try await runExporterBenchmark(arguments: Array(rest.dropFirst()))
                 return 0
@@ -57,6 +60,7 @@ struct SightlineCommand {
         switch (command, rest.first) {
         case ("demo", _): DemoCommand.usage
         case ("bench", "inproc"): InprocBenchmark.usage
+        case ("bench", "scrape"): ScrapeBenchmark.usage
         default: usage
         }
     }
