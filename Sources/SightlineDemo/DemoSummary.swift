@@ -1,5 +1,5 @@
 /// What a demo run did, printed at the end (as one JSON object with `--json`).
-public struct DemoSummary: Codable, Sendable {
+public struct DemoSummary: Encodable, Sendable {
     public struct DeadLettered: Codable, Sendable {
         public var count: Int
         public var byReason: [String: Int]
@@ -44,16 +44,40 @@ public struct DemoSummary: Codable, Sendable {
         case unfinished
         case durationSeconds = "duration_seconds"
         case messagesPerSecond = "messages_per_second"
+        case complete
+        case consistent
     }
 
-    /// True when every valid order reached every group once and every invalid one was
-    /// dead-lettered by each of the three order groups.
-    public var isComplete: Bool {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(orders, forKey: .orders)
+        try container.encode(invalidOrders, forKey: .invalidOrders)
+        try container.encode(published, forKey: .published)
+        try container.encode(delivered, forKey: .delivered)
+        try container.encode(retries, forKey: .retries)
+        try container.encode(deadLettered, forKey: .deadLettered)
+        try container.encode(duplicates, forKey: .duplicates)
+        try container.encode(orderViolations, forKey: .orderViolations)
+        try container.encode(unfinished, forKey: .unfinished)
+        try container.encode(durationSeconds, forKey: .durationSeconds)
+        try container.encode(messagesPerSecond, forKey: .messagesPerSecond)
+        try container.encode(isComplete, forKey: .complete)
+        try container.encode(isConsistent, forKey: .consistent)
+    }
+
+    /// The run finished: nothing was left queued when the bus stopped. Dead letters do not
+    /// make a run incomplete.
+    public var isComplete: Bool { unfinished == 0 }
+
+    /// Every valid order reached every group exactly once, in order per customer, and every
+    /// invalid one was dead-lettered by each of the three order groups. High failure rates
+    /// can make a complete run inconsistent, when retries run out.
+    public var isConsistent: Bool {
         let valid = orders - invalidOrders
         let groupsComplete = [DemoGroup.billing, .shipping, .analytics, .credit].allSatisfy {
-            delivered[$0.rawValue] == valid
+            (delivered[$0.rawValue] ?? 0) == valid
         }
-        return groupsComplete && duplicates == 0 && orderViolations == 0 && unfinished == 0
-            && deadLettered.byReason["invalid_message"] == invalidOrders * 3
+        return isComplete && groupsComplete && duplicates == 0 && orderViolations == 0
+            && (deadLettered.byReason["invalid_message"] ?? 0) == invalidOrders * 3
     }
 }

@@ -17,20 +17,33 @@ public struct PurchaseLogError: Error, Hashable, CustomStringConvertible {
     public var line: Int
     public var message: String
 
-    public var description: String { "\(path):\(line): \(message)" }
+    public var description: String {
+        line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)"
+    }
 }
 
 /// Reads the CDNOW purchase log: whitespace-separated columns customer id, date
 /// (`yyyymmdd`), number of CDs and dollar value, with an optional header line.
 public enum PurchaseLog {
     public static func read(path: String, limit: Int? = nil) throws -> [Purchase] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw PurchaseLogError(path: path, line: 0, message: "cannot read the file: \(error)")
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw PurchaseLogError(
+                path: path, line: 0,
+                message: "no such file; run scripts/fetch-cdnow or pass --orders FILE")
         }
-        return try parse(String(decoding: data, as: UTF8.self), path: path, limit: limit)
+        guard !isDirectory.boolValue else {
+            throw PurchaseLogError(path: path, line: 0, message: "is a directory, not a file")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PurchaseLogError(path: path, line: 0, message: "cannot be read (permissions?)")
+        }
+
+        let purchases = try parse(String(decoding: data, as: UTF8.self), path: path, limit: limit)
+        guard !purchases.isEmpty else {
+            throw PurchaseLogError(path: path, line: 0, message: "holds no purchases")
+        }
+        return purchases
     }
 
     public static func parse(_ text: String, path: String, limit: Int? = nil) throws

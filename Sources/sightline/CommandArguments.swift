@@ -30,6 +30,9 @@ struct CommandArguments {
                 positional.append(word)
                 continue
             }
+            guard !switches.contains(word), values[word] == nil else {
+                throw UsageError(message: "\(word) is given twice")
+            }
             if switchNames.contains(word) {
                 switches.insert(word)
             } else if valueNames.contains(word) {
@@ -42,6 +45,13 @@ struct CommandArguments {
                 let known = (switchNames.union(valueNames)).sorted().joined(separator: ", ")
                 throw UsageError(message: "unknown flag \(word); known flags: \(known)")
             }
+        }
+    }
+
+    /// Throws when words other than flags were given to a command that takes none.
+    func requireNoPositional() throws {
+        if let word = positional.first {
+            throw UsageError(message: "unexpected argument '\(word)'")
         }
     }
 

@@ -31,6 +31,7 @@ enum DemoCommand {
                 "--orders", "--limit", "--speedup", "--failure-rate", "--seed", "--show-traces",
                 "--metrics-port", "--linger",
             ])
+        try arguments.requireNoPositional()
         let environment = ProcessInfo.processInfo.environment
         let orders =
             arguments.string("--orders") ?? environment["SIGHTLINE_CDNOW"]
@@ -83,7 +84,7 @@ enum DemoCommand {
             try await Task.sleep(for: .seconds(linger))
         }
         observability.server?.stop()
-        return summary.unfinished == 0 ? 0 : 1
+        return summary.isComplete ? 0 : 1
     }
 
     @Sendable private static func printProgress(_ progress: DemoProgress) {
@@ -111,7 +112,7 @@ enum DemoCommand {
             unfinished \(summary.unfinished)
               duration        \(String(format: "%.2f", summary.durationSeconds)) s, \
             \(String(format: "%.0f", summary.messagesPerSecond)) messages/s
-              complete        \(summary.isComplete ? "yes" : "no")
+              consistent      \(summary.isConsistent ? "yes" : "no")
             """)
     }
 }

@@ -25,9 +25,12 @@ struct DemoObservability {
         if tracing.isEnabled, let exporter = try makeOTLPExporter(tracing, logger: logger) {
             setup.tracer = Tracer(configuration: tracing, exporter: exporter, logger: logger)
         } else if tracing.isEnabled && showTraces > 0 {
+            // Only the traces to be drawn are recorded; the rest propagate unsampled.
+            var drawn = tracing
+            drawn.customSampler = FirstTracesSampler(limit: showTraces)
             let collector = TraceTreeCollector(traces: showTraces)
             setup.traceTrees = collector
-            setup.tracer = Tracer(configuration: tracing, exporter: collector, logger: logger)
+            setup.tracer = Tracer(configuration: drawn, exporter: collector, logger: logger)
         }
 
         var serverConfiguration = MetricsServerConfiguration.fromEnvironment(

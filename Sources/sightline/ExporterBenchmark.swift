@@ -7,7 +7,7 @@ struct ExporterBenchmarkError: Error, CustomStringConvertible {
     var description: String
 }
 
-/// `sightline bench exporter [--spans N] [--batch N] [--compression none|gzip] [--json]`
+/// `sightline bench exporter` (flags in ``ExporterBenchmarkOptions/usage``).
 ///
 /// Measures the OTLP exporter against the Python test receiver
 /// (`Tests/Support/python/otlp_receiver.py`, found from the current directory, so run it
@@ -81,32 +81,29 @@ struct ExporterBenchmarkOptions {
     var compression = OTLPExporterConfiguration.Compression.none
     var json = false
 
-    init(arguments: [String]) throws {
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--json": json = true
-            case "--spans": spans = try Self.positive(flag, rest.popFirst())
-            case "--batch": batch = try Self.positive(flag, rest.popFirst())
-            case "--compression":
-                let value = rest.popFirst() ?? ""
-                guard let parsed = OTLPExporterConfiguration.Compression(rawValue: value) else {
-                    throw ExporterBenchmarkError(
-                        description: "--compression wants none or gzip, not \"\(value)\"")
-                }
-                compression = parsed
-            default:
-                throw ExporterBenchmarkError(description: "bench exporter: unknown option \(flag)")
-            }
-        }
-    }
+    static let usage = """
+        usage: sightline bench exporter [--spans N] [--batch N] [--compression none|gzip]
+                                        [--json]
+          --spans N         spans to encode and deliver (default 100000)
+          --batch N         spans per export request (default 512)
+          --compression C   none or gzip for delivery (default none)
+          --json            print one JSON object as the last line
+        Run from the repository root: it starts Tests/Support/python/otlp_receiver.py.
+        """
 
-    private static func positive(_ flag: String, _ value: String?) throws -> Int {
-        guard let value, let number = Int(value), number > 0 else {
-            throw ExporterBenchmarkError(
-                description: "\(flag) wants a positive whole number, not \"\(value ?? "")\"")
+    init(arguments words: [String]) throws {
+        let arguments = try CommandArguments(
+            words, switchNames: ["--json"], valueNames: ["--spans", "--batch", "--compression"])
+        try arguments.requireNoPositional()
+        json = arguments.has("--json")
+        spans = try arguments.int("--spans", range: 1...100_000_000) ?? spans
+        batch = try arguments.int("--batch", range: 1...100_000) ?? batch
+        if let value = arguments.string("--compression") {
+            guard let parsed = OTLPExporterConfiguration.Compression(rawValue: value) else {
+                throw UsageError(message: "--compression must be none or gzip, got '\(value)'")
+            }
+            compression = parsed
         }
-        return number
     }
 
     /// Publish-side spans as the bus makes them: four attributes and a link to the

@@ -50,6 +50,7 @@ enum InprocBenchmark {
     static func run(_ words: [String]) async throws -> Int32 {
         let arguments = try CommandArguments(
             words, switchNames: ["--json"], valueNames: ["--messages", "--runs"])
+        try arguments.requireNoPositional()
         let messages = try arguments.int("--messages", range: 1000...100_000_000) ?? 200_000
         let runs = try arguments.int("--runs", range: 1...50) ?? 3
 

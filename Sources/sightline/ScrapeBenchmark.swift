@@ -29,6 +29,7 @@ enum ScrapeBenchmark {
     static func run(_ words: [String]) async throws -> Int32 {
         let arguments = try CommandArguments(
             words, switchNames: ["--json"], valueNames: ["--orders", "--limit", "--renders"])
+        try arguments.requireNoPositional()
         let orders =
             arguments.string("--orders") ?? ProcessInfo.processInfo.environment["SIGHTLINE_CDNOW"]
             ?? ".cache/cdnow/CDNOW_master.txt"

@@ -40,6 +40,10 @@ struct SightlineCommand {
             case ("bench", "exporter"):
                 try await runExporterBenchmark(arguments: Array(rest.dropFirst()))
                 return 0
+            case ("bench", _):
+                printError(
+                    "sightline bench: name a benchmark: inproc, exporter or scrape\n\(usage)")
+                return 2
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
@@ -61,6 +65,7 @@ struct SightlineCommand {
         case ("demo", _): DemoCommand.usage
         case ("bench", "inproc"): InprocBenchmark.usage
         case ("bench", "scrape"): ScrapeBenchmark.usage
+        case ("bench", "exporter"): ExporterBenchmarkOptions.usage
         default: usage
         }
     }

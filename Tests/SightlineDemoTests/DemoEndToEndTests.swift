@@ -60,6 +60,7 @@ import Testing
         #expect(summary.unfinished == 0)
         #expect(summary.published == Self.sliceSize * 2 - zeros)
         #expect(summary.isComplete)
+        #expect(summary.isConsistent)
     }
 
     @Test func command_withJSON_printsTheSummaryAsItsLastLine() throws {
@@ -90,6 +91,8 @@ import Testing
             #expect(object[key] != nil, "missing \(key)")
         }
         #expect(object["orders"] as? Int == 2000)
+        #expect(object["complete"] as? Bool == true)
+        #expect(object["consistent"] as? Bool == true)
         let deadLettered = try #require(object["dead_lettered"] as? [String: Any])
         #expect(
             deadLettered["count"] as? Int == 3 * (try Self.zeroValueCount(path: path, count: 2000)))

@@ -228,7 +228,9 @@ import Testing
         #expect(reason.contains("HTTP 503"))
         #expect(reason.contains("deadline"))
         #expect(try receiver.requests().count == 1)
-        #expect(elapsed < .seconds(3))
+        // Far below the 30 s Retry-After: the exporter gave up instead of waiting. The margin
+        // is wide because these machines are shared and a tight bound would be flaky.
+        #expect(elapsed < .seconds(15))
     }
 
     @Test func export_whenReceiverDown_failsAfterRetriesThenSucceedsOnceItListens() async throws {
@@ -274,9 +276,9 @@ import Testing
     }
 
     @Test func shutdown_duringSlowRequest_abortsItAtTheDeadline() async throws {
-        let receiver = try await ReceiverProcess(arguments: ["--delay", "20"])
+        let receiver = try await ReceiverProcess(arguments: ["--delay", "60"])
         defer { receiver.stop() }
-        let exporter = try makeExporter(receiver.endpoint, timeout: .seconds(30))
+        let exporter = try makeExporter(receiver.endpoint, timeout: .seconds(120))
         let resource = self.resource
         let export = Task { await exporter.export(SampleSpans.parentAndChild, resource: resource) }
         while exporter.statistics.requests == 0 { try await Task.sleep(for: .milliseconds(10)) }
@@ -285,7 +287,8 @@ import Testing
         await exporter.shutdown(deadline: .now + .milliseconds(300))
         let result = await export.value
 
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // Far below the receiver's 60 s delay (a wide margin: these machines are shared).
+        #expect(ContinuousClock.now - started < .seconds(20))
         guard case .failure(let reason) = result else {
             Issue.record("expected a failure, got \(result)")
             return
@@ -295,7 +298,7 @@ import Testing
     }
 
     @Test func export_whenReceiverIsSlowerThanTimeout_failsByTheDeadline() async throws {
-        let receiver = try await ReceiverProcess(arguments: ["--delay", "20"])
+        let receiver = try await ReceiverProcess(arguments: ["--delay", "60"])
         defer { receiver.stop() }
         let exporter = try makeExporter(receiver.endpoint, timeout: .milliseconds(500))
         let started = ContinuousClock.now
@@ -304,7 +307,8 @@ import Testing
         let elapsed = ContinuousClock.now - started
         await exporter.shutdown(deadline: .now + .seconds(1))
 
-        #expect(elapsed < .seconds(3))
+        // Far below the receiver's 60 s delay (a wide margin: these machines are shared).
+        #expect(elapsed < .seconds(20))
         guard case .failure(let reason) = result else {
             Issue.record("expected a failure, got \(result)")
             return

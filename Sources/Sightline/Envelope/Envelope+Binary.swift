@@ -150,10 +150,15 @@ extension Envelope {
         }
     }
 
+    /// Nanoseconds since the Unix epoch, saturating at the ends of `Int64` (about the years
+    /// 1677 and 2262), so that no date traps.
     static func unixNanos(_ date: Date) -> Int64 {
-        let nanos = date.timeIntervalSince1970 * 1_000_000_000
-        guard nanos.isFinite else { return 0 }
-        return Int64(max(Double(Int64.min), min(Double(Int64.max), nanos.rounded())))
+        let nanos = (date.timeIntervalSince1970 * 1_000_000_000).rounded()
+        guard nanos.isFinite else { return nanos > 0 ? Int64.max : 0 }
+        // Double(Int64.max) rounds up to 2^63, which does not fit; compare with 2^63 itself.
+        if nanos >= 0x1p63 { return Int64.max }
+        if nanos < -0x1p63 { return Int64.min }
+        return Int64(nanos)
     }
 
     static func date(unixNanos: Int64) -> Date {

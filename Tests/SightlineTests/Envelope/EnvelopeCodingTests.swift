@@ -166,3 +166,29 @@ import Testing
         #expect(ids[0].description.count == 36)
     }
 }
+
+@Suite struct EnvelopeTimeRangeTests {
+    @Test(arguments: [Date.distantFuture, Date.distantPast, Date(timeIntervalSince1970: 1e300)])
+    func encode_withDateOutsideNanosecondRange_saturatesInsteadOfTrapping(date: Date) throws {
+        let envelope = Envelope(
+            messageType: "t", channel: "c", createdAt: date, expiresAt: date, payload: Data())
+
+        let decoded = try Envelope(decoding: try envelope.encoded())
+        let fields = try envelope.headerFields()
+
+        let expected = date > Date() ? "9223372036854775807" : "-9223372036854775808"
+        #expect(fields["sightline-expires-unix-nanos"] == expected)
+        #expect(decoded.expiresAt == decoded.createdAt)
+    }
+
+    @Test func headers_withLargestExpiry_reencodeWithoutTrapping() throws {
+        var fields = try Envelope(messageType: "t", channel: "c", payload: Data()).headerFields()
+        fields["sightline-expires-unix-nanos"] = "9223372036854775807"
+
+        let envelope = try Envelope(headerFields: fields, payload: Data())
+
+        #expect(
+            try envelope.headerFields()["sightline-expires-unix-nanos"] == "9223372036854775807")
+        #expect(try Envelope(decoding: try envelope.encoded()).expiresAt == envelope.expiresAt)
+    }
+}
