@@ -31,6 +31,11 @@ public struct DemoSummary: Codable, Sendable {
     public var durationSeconds: Double
     /// Successful handlings per second over the run.
     public var messagesPerSecond: Double
+    /// Orders published per `OrderPlaced` schema version ("1", "2").
+    public var ordersByVersion: [String: Int] = [:]
+    /// Deliberately unreadable messages (a future version) published; each order group
+    /// dead-letters every one as `unknown_version`.
+    public var unreadableMessages: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case orders
@@ -44,6 +49,8 @@ public struct DemoSummary: Codable, Sendable {
         case unfinished
         case durationSeconds = "duration_seconds"
         case messagesPerSecond = "messages_per_second"
+        case ordersByVersion = "orders_by_version"
+        case unreadableMessages = "unreadable_messages"
     }
 
     /// True when every valid order reached every group once and every invalid one was
