@@ -94,6 +94,11 @@ public struct UnknownFieldsError: Error, Hashable, CustomStringConvertible {
     /// Where each unknown member is, such as `$.customer.nickname`.
     public var paths: [String]
 
+    public init(typeName: String, paths: [String]) {
+        self.typeName = typeName
+        self.paths = paths
+    }
+
     public var description: String {
         "\(typeName) does not decode the field(s) \(paths.joined(separator: ", "))"
     }
