@@ -11,6 +11,12 @@ public struct DemoConfiguration: Sendable {
     public var failureRate: Double = 0.02
     /// Seeds the failure injection and the retry jitter.
     public var seed: UInt64 = 1997
+    /// Orders from this day (`yyyymmdd`) on are published as `OrderPlaced` version 2;
+    /// earlier ones as version 1, which subscribers upcast.
+    public var versionTwoFrom: Int = 19_970_401
+    /// The share of orders followed by a deliberately unreadable copy (a future schema
+    /// version), which every order group dead-letters as `unknown_version`. Default 0.
+    public var unreadableShare: Double = 0
 
     public init(ordersPath: String) {
         self.ordersPath = ordersPath

@@ -75,8 +75,10 @@ public struct DemoRunner: Sendable {
         for (group, concurrency) in groups {
             let options = SubscriptionOptions(
                 concurrency: concurrency, capacity: 4096, retry: retry)
-            try await bus.subscribe(to: OrderPlaced.self, group: group.rawValue, options: options) {
-                order, context in
+            try await bus.subscribe(
+                to: OrderPlaced.self, group: group.rawValue, options: options,
+                upcasting: DemoSchemas.orderUpcasters
+            ) { order, context in
                 ledger.recordAttempt(context.attempt)
                 try failures.check(order.orderIndex, group, context.attempt)
                 if group == .billing {
@@ -118,11 +120,7 @@ public struct DemoRunner: Sendable {
                 let wait = due - clock.now()
                 if wait > .zero { try await clock.sleep(for: wait) }
             }
-            let order = OrderPlaced(
-                orderIndex: purchase.index, customerID: purchase.customerID, day: purchase.day,
-                compactDiscs: purchase.compactDiscs, dollars: purchase.dollars)
-            try await bus.publish(order)
-            ledger.recordPublished()
+            try await publishOrder(purchase, on: bus, ledger: ledger)
         }
     }
 
@@ -155,7 +153,9 @@ public struct DemoRunner: Sendable {
                 count: letters.count, byReason: byReason, byGroup: byGroup),
             duplicates: snapshot.duplicates, orderViolations: snapshot.orderViolations,
             unfinished: report.unfinishedCount, durationSeconds: duration.seconds,
-            messagesPerSecond: Double(handledTotal) / seconds)
+            messagesPerSecond: Double(handledTotal) / seconds,
+            ordersByVersion: ordersByVersion(purchases),
+            unreadableMessages: unreadableCount(purchases))
     }
 
     private func makeProgress(ledger: DemoLedger, purchases: [Purchase], day: Int?)

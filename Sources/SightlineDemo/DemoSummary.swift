@@ -31,6 +31,11 @@ public struct DemoSummary: Encodable, Sendable {
     public var durationSeconds: Double
     /// Successful handlings per second over the run.
     public var messagesPerSecond: Double
+    /// Orders published per `OrderPlaced` schema version ("1", "2").
+    public var ordersByVersion: [String: Int] = [:]
+    /// Deliberately unreadable messages (a future version) published; each order group
+    /// dead-letters every one as `unknown_version`.
+    public var unreadableMessages: Int = 0
 
     enum CodingKeys: String, CodingKey {
         case orders
@@ -46,6 +51,8 @@ public struct DemoSummary: Encodable, Sendable {
         case messagesPerSecond = "messages_per_second"
         case complete
         case consistent
+        case ordersByVersion = "orders_by_version"
+        case unreadableMessages = "unreadable_messages"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -61,6 +68,8 @@ public struct DemoSummary: Encodable, Sendable {
         try container.encode(unfinished, forKey: .unfinished)
         try container.encode(durationSeconds, forKey: .durationSeconds)
         try container.encode(messagesPerSecond, forKey: .messagesPerSecond)
+        try container.encode(ordersByVersion, forKey: .ordersByVersion)
+        try container.encode(unreadableMessages, forKey: .unreadableMessages)
         try container.encode(isComplete, forKey: .complete)
         try container.encode(isConsistent, forKey: .consistent)
     }

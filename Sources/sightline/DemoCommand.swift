@@ -20,6 +20,8 @@ enum DemoCommand {
                               (default 2; 0 turns tracing off)
           --metrics-port P    serve Prometheus metrics on P (0: a free port, printed)
           --linger S          keep serving /metrics S seconds after the run (default 0)
+          --unreadable-share R  share of orders followed by an unreadable future version,
+                              dead-lettered as unknown_version (default 0)
         Tracing follows the OTEL_* variables; with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go
         to that collector over OTLP/HTTP.
         """
@@ -29,7 +31,7 @@ enum DemoCommand {
             words, switchNames: ["--json", "--verbose"],
             valueNames: [
                 "--orders", "--limit", "--speedup", "--failure-rate", "--seed", "--show-traces",
-                "--metrics-port", "--linger",
+                "--metrics-port", "--linger", "--unreadable-share",
             ])
         try arguments.requireNoPositional()
         let environment = ProcessInfo.processInfo.environment
@@ -43,6 +45,9 @@ enum DemoCommand {
             try arguments.double("--speedup", range: 0...1e12) ?? configuration.speedup
         configuration.failureRate =
             try arguments.double("--failure-rate", range: 0...0.9) ?? configuration.failureRate
+        configuration.unreadableShare =
+            try arguments.double("--unreadable-share", range: 0...1)
+            ?? configuration.unreadableShare
         if let seed = try arguments.int("--seed", range: 0...Int.max) {
             configuration.seed = UInt64(seed)
         }

@@ -9,6 +9,8 @@ struct SightlineCommand {
           bench inproc    measure in-process publish-to-handled throughput and latency
           bench exporter  measure OTLP span encoding and delivery to a local receiver
           bench scrape    measure rendering a /metrics scrape with a demo's series
+          schema snapshot write the demo's message schemas to files, one per type and version
+          schema check    compare the demo's message types with committed schema files
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -44,6 +46,8 @@ struct SightlineCommand {
                 printError(
                     "sightline bench: name a benchmark: inproc, exporter or scrape\n\(usage)")
                 return 2
+            case ("schema", _):
+                return try SchemaCommand.run(rest)
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
@@ -66,6 +70,7 @@ struct SightlineCommand {
         case ("bench", "inproc"): InprocBenchmark.usage
         case ("bench", "scrape"): ScrapeBenchmark.usage
         case ("bench", "exporter"): ExporterBenchmarkOptions.usage
+        case ("schema", _): SchemaCommand.usage
         default: usage
         }
     }

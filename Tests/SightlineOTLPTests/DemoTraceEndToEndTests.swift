@@ -76,8 +76,8 @@ import Testing
                 #expect(!names.contains("send credit"))
                 #expect(
                     deadLettered.allSatisfy {
-                        $0.events?.first?.attributes["sightline.dead_letter.reason"]
-                            == "string:invalid_message"
+                        $0.events?.first { $0.name == "sightline.dead_lettered" }?
+                            .attributes["sightline.dead_letter.reason"] == "string:invalid_message"
                     })
             }
         }

@@ -133,12 +133,16 @@ extension Bus {
         do {
             let reply = try await MessageContext.$current.withValue(context) {
                 try await TracingContext.$current.withValue(spanContext) {
-                    try await handler(envelope, context)
+                    try await Bus.$processingSpan.withValue(span) {
+                        try await handler(envelope, context)
+                    }
                 }
             }
             result = .handled(reply: reply)
         } catch let error as PayloadDecodingError {
             result = .failed(error, permanentReason: .undecodable)
+        } catch let error as MessageContractError {
+            result = .failed(error, permanentReason: error.deadLetterReason)
         } catch let error as InvalidMessageError {
             result = .failed(error, permanentReason: .invalidMessage)
         } catch let error as PermanentError {

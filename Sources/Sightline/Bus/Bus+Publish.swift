@@ -15,7 +15,7 @@ extension Bus {
         let envelope = try makeEnvelope(for: event, options: options)
         let targets = routes.withLock {
             $0.targets(channel: envelope.channel, messageType: envelope.messageType)
-        }
+        }.filter { contracts.admits(envelope, to: $0.key) }
         try await produce(envelope, to: targets, options: options, operation: "publish")
     }
 
@@ -86,7 +86,7 @@ extension Bus {
 
         let payload: Data
         do {
-            payload = try JSONEncoder.sightlinePayload().encode(message)
+            payload = try M.payloadCodec.encode(message)
         } catch {
             throw BusError(.encodingFailed, "\(M.messageType) does not encode: \(error)")
         }
@@ -101,7 +101,7 @@ extension Bus {
             expiresAt: options.timeToLive.map { now.addingTimeInterval($0.seconds) },
             correlationID: parent?.correlationID, causationID: parent?.messageID.description,
             headers: options.headers, baggage: parent?.envelope.baggage, links: options.links,
-            payload: payload)
+            contentType: M.payloadCodec.contentType, payload: payload)
         if envelope.correlationID.isEmpty { envelope.correlationID = envelope.id.description }
         do {
             try envelope.validateForEncoding(limits: configuration.envelopeLimits)

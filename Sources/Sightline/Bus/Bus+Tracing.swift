@@ -124,6 +124,7 @@ extension Bus {
         case let error as PermanentError: errorType(error.underlying)
         case is InvalidMessageError: "invalid_message"
         case is PayloadDecodingError: "undecodable"
+        case let error as MessageContractError: error.code.rawValue
         default: String(describing: type(of: error))
         }
     }

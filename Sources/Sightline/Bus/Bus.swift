@@ -30,6 +30,8 @@ public final class Bus: Sendable {
     let workers = Mutex<[Task<Void, Never>]>([])
     let pendingReplies = Mutex<[MessageID: PendingReply]>([:])
     let random: Mutex<SplitMix64>
+    /// Handled schema versions and routing filters per subscription (Schema/).
+    let contracts = ContractTable()
 
     public init(configuration: BusConfiguration = BusConfiguration()) {
         self.configuration = configuration
@@ -101,19 +103,18 @@ public final class Bus: Sendable {
         }
     }
 
-    private func register<M: Message>(
+    /// Registers a handler. `reader` decodes the payload by schema version (with upcasters,
+    /// Schema/MessageReader.swift); `filter` limits what is routed to the group.
+    func register<M: Message>(
         _ type: M.Type, group: String, options: SubscriptionOptions, singleHandler: Bool,
+        reader: MessageReader<M>? = nil, filter: SubscriptionFilter = .all,
         body: @escaping @Sendable (M, MessageContext) async throws -> Data?
     ) async throws {
         let key = GroupKey(channel: M.channel, group: group)
         let options = try options.validated(for: key)
-        let erased: ErasedHandler = { envelope, context in
-            let message: M
-            do {
-                message = try JSONDecoder.sightlinePayload().decode(M.self, from: envelope.payload)
-            } catch {
-                throw PayloadDecodingError(messageType: M.messageType, underlying: error)
-            }
+        let reader = try reader ?? MessageReader<M>()
+        let erased: ErasedHandler = { [unowned self] envelope, context in
+            let message = try readMessage(envelope, with: reader, key: key)
             do {
                 try message.validate()
             } catch let error as InvalidMessageError {
@@ -144,6 +145,7 @@ public final class Bus: Sendable {
             if singleHandler { routes.singleHandlerTypes.insert(M.messageType) }
             return (subscription, existing == nil)
         }
+        recordContract(M.self, key: key, filter: filter)
 
         guard isNew, subscription.options.dispatch == .queued else { return }
         try await transport.declare(

@@ -12,6 +12,11 @@ public protocol Message: Codable, Sendable {
     /// The channel the message is published on; defaults to ``messageType``.
     static var channel: String { get }
 
+    /// How the payload is encoded and decoded; defaults to JSON through `Codable`, tolerant
+    /// of unknown fields. Return `JSONPayloadCodec(unknownFields: .reject)` for strict
+    /// decoding, or a codec of your own for another encoding.
+    static var payloadCodec: any PayloadCodec { get }
+
     /// Messages with the same key are handled in order within a subscriber group; nil (the
     /// default) means no ordering is needed.
     var partitionKey: String? { get }
@@ -28,6 +33,8 @@ extension Message {
     public static var schemaVersion: Int { 1 }
 
     public static var channel: String { messageType }
+
+    public static var payloadCodec: any PayloadCodec { JSONPayloadCodec() }
 
     public var partitionKey: String? { nil }
 
