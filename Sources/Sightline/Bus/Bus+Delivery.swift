@@ -20,6 +20,17 @@ extension Bus {
                 delivery, subscription, reason: .expired, error: error, attempts: 0)
             return
         }
+        if envelope.attempt > options.retry.maximumAttempts {
+            // An engine that counts deliveries redelivers once more when a worker died during
+            // the last attempt; that delivery is not run again.
+            let error = BusError(
+                .handlerFailed,
+                "delivery \(envelope.attempt) exceeds \(options.retry.maximumAttempts) attempts")
+            await deadLetterQueued(
+                delivery, subscription, reason: .attemptsExhausted, error: error,
+                attempts: options.retry.maximumAttempts)
+            return
+        }
         if await isDuplicate(envelope, in: subscription) {
             transport.acknowledge(delivery)
             return

@@ -112,7 +112,8 @@ extension Bus {
         let targets = routes.withLock {
             $0.targets(channel: envelope.channel, messageType: envelope.messageType)
         }
-        guard !targets.isEmpty else {
+        // With engine-side fan-out the one handler may live in another process.
+        guard !targets.isEmpty || transport.fansOutRemotely else {
             throw BusError(.noHandler, "no handler is registered for \(envelope.messageType)")
         }
         return targets
@@ -125,8 +126,11 @@ extension Bus {
         _ envelope: Envelope, to targets: [Subscription], options: PublishOptions
     ) async throws {
         let queued = targets.filter { $0.options.dispatch == .queued }.map(\.key)
-        if !queued.isEmpty {
-            let whenFull = options.whenFull ?? .wait(timeout: configuration.defaultFullQueueTimeout)
+        let whenFull = options.whenFull ?? .wait(timeout: configuration.defaultFullQueueTimeout)
+        if transport.fansOutRemotely {
+            // The engine copies the envelope to every group, local or not.
+            try await transport.enqueue(envelope, to: [], whenFull: whenFull)
+        } else if !queued.isEmpty {
             try await transport.enqueue(envelope, to: queued, whenFull: whenFull)
         }
 
