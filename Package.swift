@@ -29,7 +29,7 @@ let package = Package(
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
         .testTarget(
             name: "SightlineNATSTests",
-            dependencies: ["SightlineNATS", "Sightline", "SightlineTestKit"]),
+            dependencies: ["SightlineNATS", "Sightline", "SightlineTestKit", "CNATS"]),
         .testTarget(name: "SightlineDemoTests", dependencies: ["SightlineDemo", "Sightline"]),
     ],
     swiftLanguageModes: [.v6]

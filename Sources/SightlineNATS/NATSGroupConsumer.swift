@@ -85,7 +85,7 @@ final class NATSGroupConsumer: Sendable {
             if status == NATS_TIMEOUT { continue }
             guard status == NATS_OK else {
                 natsMsgList_Destroy(&list)
-                if isClosed { break }
+                if isClosed || status == NATS_CONNECTION_CLOSED { break }
                 failures += 1
                 if failures == 1 || failures % 100 == 0 {
                     logger.info(

@@ -66,6 +66,10 @@ public final class NATSTransport: Transport {
     /// dead-lettered with reason `malformed_envelope`.
     public var malformedMessages: Int { malformedCount.load(ordering: .relaxed) }
 
+    /// The free-form header of a malformed message's dead letter that keeps the id the
+    /// message claimed (`sightline-id`), when readable; the letter itself has a fresh id.
+    public static let originalIDHeader = "malformed-original-id"
+
     /// The reason malformed messages are dead-lettered with.
     public static let malformedReason = DeadLetterReason(rawValue: "malformed_envelope")
 
@@ -582,7 +586,10 @@ public final class NATSTransport: Transport {
         func first(_ name: String) -> String? {
             headers.first { $0.key.lowercased() == name }?.value.first
         }
-        let id = first(EnvelopeHeaderName.id).flatMap(MessageID.init) ?? MessageID.make()
+        // A fresh id: the claimed one cannot be trusted to be unique (a letter is keyed by id
+        // and group); the claimed one is kept as a free-form header when it is readable.
+        let id = MessageID.make()
+        let claimedID = first(EnvelopeHeaderName.id).flatMap { $0.utf8.count <= 64 ? $0 : nil }
         let type = first(EnvelopeHeaderName.messageType).flatMap { type in
             type.isEmpty || type.utf8.count > 256 || type.contains(where: \.isNewline)
                 ? nil : type
@@ -595,6 +602,9 @@ public final class NATSTransport: Transport {
                 !value.contains(where: \.isNewline)
             else { continue }
             free[name] = value
+        }
+        if let claimedID, !claimedID.contains(where: \.isNewline) {
+            free[originalIDHeader] = claimedID
         }
         let traceParent = first(EnvelopeHeaderName.traceParent).flatMap {
             $0.utf8.count <= 64 ? $0 : nil
