@@ -125,13 +125,14 @@ public final class NATSTransport: Transport {
         guard let consumer = groups.withLock({ $0[delivery.group] }),
             let handle = consumer.take(delivery.token)
         else { return }
+        let ackWait = configuration.ackWait
         let terminate = deadLetterStore.takeTermination(
             id: delivery.envelope.id, group: delivery.group.group)
         settle(handle) { message, mayBlock in
             if terminate {
                 natsMsg_Term(message, nil)
             } else if mayBlock {
-                natsMsg_AckSync(message, nil, nil)
+                Self.acknowledgeConfirmed(message, within: ackWait)
             } else {
                 natsMsg_Ack(message, nil)
             }
@@ -617,6 +618,20 @@ public final class NATSTransport: Transport {
     }
 
     // MARK: Settling
+
+    /// Acknowledges and waits for the server's confirmation, trying again while the
+    /// connection is re-established: an acknowledgement lost in an outage would otherwise
+    /// hold the message's partition until the server's ack wait ends. Blocks.
+    private static func acknowledgeConfirmed(_ message: OpaquePointer, within limit: Duration) {
+        let deadline = Date().addingTimeInterval(limit.seconds)
+        while true {
+            let status = natsMsg_AckSync(message, nil, nil)
+            if status == NATS_OK || status == NATS_CONNECTION_CLOSED || Date() >= deadline {
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
 
     /// Settles on the transport's threads, where `action` may block (`mayBlock` true).
     private func settle(
