@@ -39,6 +39,7 @@ public final class NATSTransport: Transport {
     private let malformedCount = Atomic<Int>(0)
     private let lagTicker = Mutex<Task<Void, Never>?>(nil)
     private let closed = Atomic<Bool>(false)
+    private let replies: NATSReplyRouter
 
     /// - Parameters:
     ///   - deadLetterStore: where malformed messages go; default: a ``NATSDeadLetterStore``
@@ -53,6 +54,7 @@ public final class NATSTransport: Transport {
         self.configuration = try configuration.validated()
         self.deadLetterStore = deadLetterStore ?? NATSDeadLetterStore(connection: connection)
         self.logger = connection.logger
+        self.replies = NATSReplyRouter(connection: connection)
         let settlers = max(1, configuration.publishThreads)
         self.workers = BlockingWorkers(
             name: "sightline-nats", threads: settlers, capacity: 1 << 16)
@@ -181,8 +183,22 @@ public final class NATSTransport: Transport {
             let held = (try? await workers.run { consumer.close() }) ?? 0
             if held > 0 { unfinished[key] = held }
         }
+        replies.close()
         _ = try? await workers.run { [connection] in try connection.flush(timeout: .seconds(2)) }
         return unfinished
+    }
+
+    // MARK: Replies
+
+    public func routeReplies(
+        to address: String, deliver: @escaping @Sendable (Envelope) -> Void
+    ) async throws {
+        if replies.isRouted(address) { return }
+        try await workers.run { [replies] in try replies.route(to: address, deliver: deliver) }
+    }
+
+    public func sendReply(_ reply: Envelope, to address: String) -> Bool {
+        replies.send(reply, to: address)
     }
 
     // MARK: Lag

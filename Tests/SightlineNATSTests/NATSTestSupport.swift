@@ -73,6 +73,6 @@ struct NATSNode {
 
 enum NATSTestConfiguration {
     static let standard = NATSTransportConfiguration(
-        partitions: 4, streams: [ChargeCard.channel: .commands],
+        partitions: 4, streams: [ChargeCard.channel: .commands, PriceQuery.channel: .commands],
         fetchTimeout: .milliseconds(200), lagInterval: .milliseconds(200))
 }

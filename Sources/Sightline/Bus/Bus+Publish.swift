@@ -42,6 +42,10 @@ extension Bus {
         var envelope = try makeEnvelope(for: request, options: options)
         envelope.replyTo = replyAddress
         let targets = try singleHandlerTargets(for: envelope)
+        // Replies from handlers in other processes come back through the transport.
+        try await transport.routeReplies(to: replyAddress) { [weak self] reply in
+            self?.completeReply(reply)
+        }
 
         let requestEnvelope = envelope
         let reply = try await awaitReply(to: envelope.id, timeout: timeout) {

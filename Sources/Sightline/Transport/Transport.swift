@@ -106,6 +106,16 @@ public protocol Transport: Sendable {
     /// redrive). Default: false.
     var fansOutRemotely: Bool { get }
 
+    /// Starts handing replies sent to `address` (this bus's reply address) to `deliver`,
+    /// from any process. Calling it again for the same address does nothing. The default
+    /// does nothing: replies then reach only requesters in the same process.
+    func routeReplies(to address: String, deliver: @escaping @Sendable (Envelope) -> Void)
+        async throws
+
+    /// Sends a reply to a reply address that belongs to another process; false when the
+    /// transport cannot route replies (the default), and the bus drops the reply.
+    func sendReply(_ reply: Envelope, to address: String) -> Bool
+
     /// Prepares storage for a group. Declaring the same group again is allowed.
     func declare(_ group: GroupDescriptor) async throws
 
@@ -136,4 +146,10 @@ public protocol Transport: Sendable {
 
 extension Transport {
     public var fansOutRemotely: Bool { false }
+
+    public func routeReplies(
+        to address: String, deliver: @escaping @Sendable (Envelope) -> Void
+    ) async throws {}
+
+    public func sendReply(_ reply: Envelope, to address: String) -> Bool { false }
 }
