@@ -25,7 +25,8 @@ let package = Package(
         // The command: demo, bench and operator tools.
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
         .target(name: "SightlineDemo", dependencies: ["Sightline"]),
-        .executableTarget(name: "sightline", dependencies: ["Sightline", "SightlineDemo"]),
+        .executableTarget(
+            name: "sightline", dependencies: ["Sightline", "SightlineDemo", "SightlineNATS"]),
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
         .testTarget(
             name: "SightlineNATSTests",

@@ -11,6 +11,8 @@ public struct DemoConfiguration: Sendable {
     public var failureRate: Double = 0.02
     /// Seeds the failure injection and the retry jitter.
     public var seed: UInt64 = 1997
+    /// Where messages travel; nil: the in-memory transport (see DemoDistribution.swift).
+    public var engine: DemoEngine?
 
     public init(ordersPath: String) {
         self.ordersPath = ordersPath

@@ -15,12 +15,14 @@ enum DemoCommand {
           --seed S            seed of the failure injection and retry jitter (default 1997)
           --json              print one JSON object as the last line
           --verbose           log every dead letter and retry decision
+        \(DemoEngineOptions.usage)
         """
 
     static func run(_ words: [String]) async throws -> Int32 {
         let arguments = try CommandArguments(
             words, switchNames: ["--json", "--verbose"],
-            valueNames: ["--orders", "--limit", "--speedup", "--failure-rate", "--seed"])
+            valueNames: Set(["--orders", "--limit", "--speedup", "--failure-rate", "--seed"])
+                .union(DemoEngineOptions.valueNames))
         let environment = ProcessInfo.processInfo.environment
         let orders =
             arguments.string("--orders") ?? environment["SIGHTLINE_CDNOW"]
@@ -39,6 +41,7 @@ enum DemoCommand {
         let logger = Logger(
             sink: StandardErrorLogSink(),
             minimumLevel: arguments.has("--verbose") ? .debug : .warning)
+        configuration.engine = try await DemoEngineOptions.makeEngine(arguments, logger: logger)
 
         let showProgress = isatty(STDERR_FILENO) == 1
         let summary = try await DemoRunner(configuration: configuration, logger: logger).run(
