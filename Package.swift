@@ -30,7 +30,9 @@ let package = Package(
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
         .testTarget(
             name: "SightlineNATSTests",
-            dependencies: ["SightlineNATS", "Sightline", "SightlineTestKit", "CNATS"]),
+            dependencies: [
+                "SightlineNATS", "Sightline", "SightlineTestKit", "SightlineDemo", "CNATS",
+            ]),
         .testTarget(name: "SightlineDemoTests", dependencies: ["SightlineDemo", "Sightline"]),
     ],
     swiftLanguageModes: [.v6]

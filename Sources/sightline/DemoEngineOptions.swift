@@ -40,8 +40,9 @@ enum DemoEngineOptions {
         let connection = try await onOwnThread {
             try NATSConnection(options: options, logger: logger)
         }
+        // A short ack wait: a consumer that died hands its messages on within 5 s.
         let configuration = NATSTransportConfiguration(
-            streams: [ReserveCredit.channel: .commands])
+            streams: [ReserveCredit.channel: .commands], ackWait: .seconds(5))
         let nats = try NATSTransport(connection: connection, configuration: configuration)
         let idleExit: Duration? = idle.map { Duration.milliseconds(Int64($0 * 1000)) }
         var stopRequested: @Sendable () -> Bool = { false }
