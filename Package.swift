@@ -26,7 +26,8 @@ let package = Package(
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
         .target(name: "SightlineDemo", dependencies: ["Sightline"]),
         .executableTarget(
-            name: "sightline", dependencies: ["Sightline", "SightlineDemo", "SightlineNATS"]),
+            name: "sightline",
+            dependencies: ["Sightline", "SightlineDemo", "SightlineNATS", "CNATS"]),
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
         .testTarget(
             name: "SightlineNATSTests",

@@ -7,6 +7,7 @@ struct SightlineCommand {
         usage: sightline <command> [flags]
           demo            run the order workflow on the CDNOW purchase log
           bench inproc    measure in-process publish-to-handled throughput and latency
+          bench nats      the same over JetStream, next to the raw NATS C client
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -33,6 +34,8 @@ struct SightlineCommand {
                 return try await DemoCommand.run(rest)
             case ("bench", "inproc"):
                 return try await InprocBenchmark.run(Array(rest.dropFirst()))
+            case ("bench", "nats"):
+                return try await NATSBenchmark.run(Array(rest.dropFirst()))
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
@@ -53,6 +56,7 @@ struct SightlineCommand {
         switch (command, rest.first) {
         case ("demo", _): DemoCommand.usage
         case ("bench", "inproc"): InprocBenchmark.usage
+        case ("bench", "nats"): NATSBenchmark.usage
         default: usage
         }
     }
