@@ -249,7 +249,8 @@ public final class NATSDeadLetterStore: DeadLetterStore {
         return result
     }
 
-    static func unixNanos(_ date: Date) -> Int64 {
+    /// Nanoseconds since the Unix epoch, as the `…-unix-nanos` headers hold them.
+    public static func unixNanos(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1e9).rounded())
     }
 

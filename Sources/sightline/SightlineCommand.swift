@@ -8,6 +8,7 @@ struct SightlineCommand {
           demo            run the order workflow on the CDNOW purchase log
           bench inproc    measure in-process publish-to-handled throughput and latency
           bench nats      the same over JetStream, next to the raw NATS C client
+          dlq             list, show and redrive dead letters on JetStream
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -34,6 +35,8 @@ struct SightlineCommand {
                 return try await DemoCommand.run(rest)
             case ("bench", "inproc"):
                 return try await InprocBenchmark.run(Array(rest.dropFirst()))
+            case ("dlq", _):
+                return try await DeadLetterCommand.run(rest)
             case ("bench", "nats"):
                 return try await NATSBenchmark.run(Array(rest.dropFirst()))
             case ("help", _), ("--help", _):
@@ -57,6 +60,7 @@ struct SightlineCommand {
         case ("demo", _): DemoCommand.usage
         case ("bench", "inproc"): InprocBenchmark.usage
         case ("bench", "nats"): NATSBenchmark.usage
+        case ("dlq", _): DeadLetterCommand.usage
         default: usage
         }
     }
