@@ -17,6 +17,7 @@ public struct NATSConnectionOptions: Sendable {
     /// Require TLS on every connection. Default: false (a `tls://` URL also turns it on).
     public var tls: Bool
     /// A PEM file of certificate authorities to trust, for TLS. Default: the system's.
+    /// Not yet: client certificates (mutual TLS) cannot be configured.
     public var trustedCertificatesPath: String?
     /// The name the server shows for this connection. Default: `sightline`.
     public var name: String

@@ -178,6 +178,7 @@ final class NATSGroupConsumer: Sendable {
                 waiting: state.engineLag.pending + state.engineLag.ackPending,
                 inFlight: state.outstanding.count - (state.ready.count - state.readyHead),
                 oldestAge: state.engineLag.oldestAge, capacity: descriptor.capacity,
+                // Not yet: bytes held are not read from the engine.
                 settledTotal: state.settled, queuedBytes: 0)
         }
     }

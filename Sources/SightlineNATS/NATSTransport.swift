@@ -22,6 +22,12 @@ import Synchronization
 /// worker that dies during the last attempt still leads to a dead letter.
 ///
 /// Blocking cnats calls run on threads of the transport, never on the cooperative pool.
+///
+/// Not yet: effectively-once groups use the bus's idempotency store, which is in memory and
+/// per process by default, so a message redelivered to another process after a crash may
+/// run twice; a store shared through JetStream (a key-value bucket) would close that gap.
+/// Not yet: handlers that run longer than `ackWait` are redelivered meanwhile; there are no
+/// in-progress acknowledgements.
 public final class NATSTransport: Transport {
     public let system = "nats"
     public var fansOutRemotely: Bool { true }
@@ -314,9 +320,14 @@ public final class NATSTransport: Transport {
     }
 
     private static func isStreamFull(_ error: NATSError) -> Bool {
-        error.code == .publishFailed
-            && (error.jetStreamCode == Int(JSStreamStoreFailedErr.rawValue)
-                || error.jetStreamCode == 10047 || error.jetStreamCode == 10028)
+        // A stream refusing new messages at a limit answers "maximum messages/bytes
+        // exceeded" as a store failure; resource exhaustion of the server counts as full too.
+        let full = [
+            JSStreamStoreFailedErr, JSStreamLimitsErr, JSStorageResourcesExceededErr,
+            JSMemoryResourcesExceededErr,
+        ]
+        return error.code == .publishFailed
+            && full.contains { Int($0.rawValue) == error.jetStreamCode }
     }
 
     private func publishNow(
@@ -547,6 +558,8 @@ public final class NATSTransport: Transport {
             return nil
         }
 
+        // Not yet: a message without any Sightline header (a plain NATS publish) is
+        // dead-lettered as malformed instead of being handled as a raw message of its subject.
         do {
             var envelope = try Envelope(
                 headerFields: try NATSMessage.envelopeFields(headers),

@@ -10,6 +10,9 @@ import Synchronization
 ///
 /// Both sides publish one message at a time and wait for JetStream's acknowledgement, and
 /// consume through durable pull consumers with explicit acknowledgement.
+///
+/// Not yet: only with tracing off; the tracer lives on another branch, and the run with
+/// tracing on is added when it is merged.
 enum NATSBenchmark {
     static let usage = """
         usage: sightline bench nats [--url nats://HOST:PORT] [--messages N] [--json]

@@ -160,6 +160,32 @@ import Testing
 
         #expect(waiting == 1)
     }
+
+    @Test func enqueue_whenStreamIsFull_failsWithQueueFull() async throws {
+        let connection = try NATSConnection(
+            options: NATSConnectionOptions(servers: [server.url]), logger: .disabled)
+        defer { connection.close() }
+        var configuration = NATSTestConfiguration.standard
+        configuration.streams["test.small"] = NATSStreamSettings(maximumMessages: 5)
+        let transport = try NATSTransport(connection: connection, configuration: configuration)
+
+        var stored = 0
+        var refusal: BusError?
+        for _ in 0..<6 {
+            let envelope = Envelope(
+                messageType: "test.Small", channel: "test.small", payload: Data("{}".utf8))
+            do {
+                try await transport.enqueue(envelope, to: [], whenFull: .fail)
+                stored += 1
+            } catch let error as BusError {
+                refusal = error
+            }
+        }
+        _ = await transport.close()
+
+        #expect(stored == 5)
+        #expect(refusal?.code == .queueFull)
+    }
 }
 
 struct TestFailure: Error {}
