@@ -23,9 +23,9 @@ import Synchronization
 ///
 /// Blocking cnats calls run on threads of the transport, never on the cooperative pool.
 ///
-/// Not yet: effectively-once groups use the bus's idempotency store, which is in memory and
-/// per process by default, so a message redelivered to another process after a crash may
-/// run twice; a store shared through JetStream (a key-value bucket) would close that gap.
+/// Effectively-once groups across processes need a shared idempotency store: give the bus a
+/// ``NATSIdempotencyStore`` (the default in-memory store is per process).
+///
 /// Not yet: handlers that run longer than `ackWait` are redelivered meanwhile; there are no
 /// in-progress acknowledgements.
 public final class NATSTransport: Transport {

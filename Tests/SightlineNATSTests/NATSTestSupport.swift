@@ -54,7 +54,7 @@ struct NATSNode {
     init(
         server: NATSServerProcess,
         configuration: NATSTransportConfiguration = NATSTestConfiguration.standard,
-        name: String = "test"
+        name: String = "test", idempotencyStore: (any IdempotencyStore)? = nil
     ) throws {
         connection = try NATSConnection(
             options: NATSConnectionOptions(servers: [server.url], name: name), logger: .disabled)
@@ -62,7 +62,7 @@ struct NATSNode {
         bus = Bus(
             configuration: BusConfiguration(
                 transport: transport, deadLetterStore: transport.deadLetterStore,
-                logger: .disabled, randomSeed: 11))
+                idempotencyStore: idempotencyStore, logger: .disabled, randomSeed: 11))
     }
 
     func stop() async {
