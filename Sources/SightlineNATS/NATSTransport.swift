@@ -46,6 +46,7 @@ public final class NATSTransport: Transport {
     let lagTicker = Mutex<Task<Void, Never>?>(nil)
     let closed = Atomic<Bool>(false)
     let replies: NATSReplyRouter
+    let watched = Mutex<[GroupKey: WatchedGroup]>([:])
 
     /// - Parameters:
     ///   - deadLetterStore: where malformed messages go; default: a ``NATSDeadLetterStore``
@@ -156,8 +157,10 @@ public final class NATSTransport: Transport {
         }
     }
 
+    /// The lag of a group this process consumes, or of one it watches (``watchLag(of:capacity:)``).
     public func lag(of group: GroupKey) -> QueueLag? {
-        groups.withLock { $0[group] }?.lag()
+        if let consumer = groups.withLock({ $0[group] }) { return consumer.lag() }
+        return watched.withLock { $0[group]?.lag }
     }
 
     /// Resolves once every declared group's consumers hold nothing pending or unacknowledged
@@ -168,7 +171,9 @@ public final class NATSTransport: Transport {
             var idle = true
             for consumer in consumers {
                 guard consumer.isLocallyIdle,
-                    let lag = try? await workers.run({ [self] in try readLag(consumer) }),
+                    let lag = try? await workers.run({ [self] in
+                        try readLag(stream: consumer.stream, consumer.partitions.map(\.consumer))
+                    }),
                     lag.pending + lag.ackPending == 0
                 else {
                     idle = false

@@ -186,6 +186,28 @@ import Testing
         #expect(stored == 5)
         #expect(refusal?.code == .queueFull)
     }
+
+    @Test func watchLag_ofGroupInAnotherProcess_reportsItsBacklogToTheProducer() async throws {
+        let consumer = try NATSNode(server: server, name: "consumer")
+        try await consumer.bus.subscribe(to: PaymentTaken.self, group: "remote") { _, _ in }
+        await consumer.stop()
+        let producer = try NATSNode(server: server, name: "producer")
+        let key = GroupKey(channel: PaymentTaken.channel, group: "remote")
+
+        for sequence in 1...10 {
+            try await producer.bus.publish(
+                PaymentTaken(account: "w\(sequence)", sequence: sequence))
+        }
+        producer.transport.watchLag(of: key, capacity: 100)
+        try await producer.transport.refreshLag()
+        let lag = producer.transport.lag(of: key)
+        await producer.stop()
+
+        #expect(lag?.waiting == 10)
+        #expect(lag?.inFlight == 0)
+        #expect(lag?.capacity == 100)
+        #expect((lag?.oldestAge ?? .zero) > .zero)
+    }
 }
 
 struct TestFailure: Error {}
