@@ -11,9 +11,11 @@ extension NATSTransport {
     ) -> Envelope? {
         let message = handle.pointer
         var deliveries: UInt64 = 1
+        var storedAt: Int64 = 0
         var metadata: UnsafeMutablePointer<jsMsgMetaData>?
         if natsMsg_GetMetaData(&metadata, message) == NATS_OK, let metadata {
             deliveries = metadata.pointee.NumDelivered
+            storedAt = metadata.pointee.Timestamp
             jsMsgMetaData_Destroy(metadata)
         }
 
@@ -35,18 +37,48 @@ extension NATSTransport {
             return nil
         }
 
-        // Not yet: a message without any Sightline header (a plain NATS publish) is
-        // dead-lettered as malformed instead of being handled as a raw message of its subject.
         do {
+            var fields = try NATSMessage.envelopeFields(headers)
+            if Self.isRaw(fields) {
+                fields = Self.rawFields(
+                    fields, headers: headers, channel: consumer.key.channel, storedAt: storedAt)
+            }
             var envelope = try Envelope(
-                headerFields: try NATSMessage.envelopeFields(headers),
-                payload: NATSMessage.payload(of: message))
+                headerFields: fields, payload: NATSMessage.payload(of: message))
             envelope.attempt = Int(clamping: max(1, deliveries))
             return envelope
         } catch {
             deadLetterMalformed(handle, headers, error, consumer: consumer, attempt: deliveries)
             return nil
         }
+    }
+
+    /// True for a message published without any Sightline header (a plain NATS client).
+    static func isRaw(_ fields: [String: String]) -> Bool {
+        !fields.keys.contains { $0.lowercased().hasPrefix("sightline-") }
+    }
+
+    /// The header form of a raw message of a channel: its type is the channel's name (the
+    /// default channel of a message type is its type name, so the type named like the
+    /// channel handles it), its id the `Nats-Msg-Id` when that is a UUID, else a fresh one,
+    /// its creation time the stream's time stamp, its content type JSON unless given. Other
+    /// headers, W3C trace context included, pass through and are checked as usual.
+    static func rawFields(
+        _ fields: [String: String], headers: [String: [String]], channel: String,
+        storedAt: Int64
+    ) -> [String: String] {
+        var fields = fields
+        let natsID = headers.first { $0.key.lowercased() == "nats-msg-id" }?.value.first
+        fields[EnvelopeHeaderName.id] =
+            (natsID.flatMap(MessageID.init) ?? MessageID.make())
+            .description
+        fields[EnvelopeHeaderName.messageType] = channel
+        fields[EnvelopeHeaderName.channel] = channel
+        if storedAt > 0 { fields[EnvelopeHeaderName.createdAt] = String(storedAt) }
+        if !fields.keys.contains(where: { $0.lowercased() == EnvelopeHeaderName.contentType }) {
+            fields[EnvelopeHeaderName.contentType] = "application/json"
+        }
+        return fields
     }
 
     func deadLetterMalformed(

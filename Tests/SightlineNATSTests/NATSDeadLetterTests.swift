@@ -148,8 +148,11 @@ import Testing
         }
         try await node.bus.publish(PaymentTaken(account: "ok", sequence: 7))
 
+        // The first case carries no Sightline header at all: it is a raw message of the
+        // channel, whose type ("test.payments") this group does not handle.
         let settled = await eventually {
-            node.transport.malformedMessages == 6 && handled.count == 1
+            let letters = try? await node.transport.deadLetterStore.count()
+            return node.transport.malformedMessages == 5 && handled.count == 1 && letters == 6
         }
         let letters = try await node.bus.deadLetters(matching: DeadLetterFilter(group: "inspector"))
         await node.stop()
@@ -157,20 +160,54 @@ import Testing
         #expect(settled)
         #expect(handled.all == [7])
         #expect(letters.count == 6)
-        #expect(letters.allSatisfy { $0.reason == NATSTransport.malformedReason })
+        #expect(letters.filter { $0.reason == NATSTransport.malformedReason }.count == 5)
+        #expect(
+            letters.filter { $0.reason == .noHandler }.map(\.envelope.messageType) == [
+                PaymentTaken.channel
+            ])
         // The invalid UTF-8 case keeps no headers at all, so three of four keep the claimed id.
         #expect(
             letters.filter {
                 $0.envelope.headers[NATSTransport.originalIDHeader] == valid[0].1
             }.count == 3)
         let errors = letters.map(\.errorDescription).joined(separator: "\n")
-        #expect(errors.contains("missingField (sightline-id)"), "\(errors)")
+        #expect(errors.contains("no handler for test.payments"), "\(errors)")
         #expect(errors.contains("invalidField (sightline-id)"))
         #expect(errors.contains("oversized (x-big)"))
         #expect(errors.contains("not valid UTF-8"))
         #expect(errors.contains("invalidField (sightline-attempt)"))
         #expect(errors.contains("duplicateField (sightline-type)"))
     }
+
+    @Test func rawMessage_withoutSightlineHeaders_isHandledByTheTypeNamedLikeItsChannel()
+        async throws
+    {
+        let node = try NATSNode(server: server)
+        let readings = Tally<Int>()
+        let parents = Tally<String>()
+        try await node.bus.subscribe(to: Reading.self, group: "meters") { reading, context in
+            readings.append(reading.value)
+            parents.append(context.envelope.traceParent ?? "")
+        }
+        let traceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+        try RawPublisher.publish(
+            url: server.url, subject: "sightline.\(Reading.channel).2",
+            headers: [("traceparent", Array(traceParent.utf8))],
+            messageID: "not-a-uuid", payload: Data("{\"value\":42}".utf8))
+        let handled = await eventually { readings.count == 1 }
+        await node.stop()
+
+        #expect(handled)
+        #expect(readings.all == [42])
+        #expect(parents.all == [traceParent])
+    }
+}
+
+/// A message type named like its channel, as raw messages of that channel are typed.
+struct Reading: Event {
+    static let messageType = "test.readings"
+    var value: Int
 }
 
 /// Publishes messages with arbitrary header bytes straight through cnats, as a foreign or
