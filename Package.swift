@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SightlineTestKit", targets: ["SightlineTestKit"]),
         .library(name: "SightlineOTLP", targets: ["SightlineOTLP"]),
         .library(name: "SightlinePrometheus", targets: ["SightlinePrometheus"]),
+        .library(name: "SightlineNATS", targets: ["SightlineNATS"]),
         .executable(name: "sightline", targets: ["sightline"]),
     ],
     targets: [
@@ -25,6 +26,8 @@ let package = Package(
         .target(name: "CSightlineCurl", linkerSettings: [.linkedLibrary("curl")]),
         // libmicrohttpd behind a non-variadic C shim, for the /metrics server.
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
+        // The NATS C client (cnats 3.x), for the JetStream transport.
+        .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
 
         // The OTLP/HTTP (binary protobuf) span exporter.
         .target(
@@ -34,13 +37,18 @@ let package = Package(
         .target(
             name: "SightlinePrometheus",
             dependencies: ["Sightline", "CMicroHTTPD", "CSightlineGzip"]),
+        // The NATS JetStream transport and dead-letter store.
+        .target(name: "SightlineNATS", dependencies: ["Sightline", "CNATS"]),
 
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
         .target(name: "SightlineDemo", dependencies: ["Sightline"]),
         // The command: demo, bench and operator tools.
         .executableTarget(
             name: "sightline",
-            dependencies: ["Sightline", "SightlineDemo", "SightlineOTLP", "SightlinePrometheus"]),
+            dependencies: [
+                "Sightline", "SightlineDemo", "SightlineOTLP", "SightlinePrometheus",
+                "SightlineNATS", "CNATS",
+            ]),
 
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
         .testTarget(name: "SightlineDemoTests", dependencies: ["SightlineDemo", "Sightline"]),
@@ -51,6 +59,11 @@ let package = Package(
             name: "SightlinePrometheusTests",
             dependencies: [
                 "SightlinePrometheus", "Sightline", "SightlineTestKit", "CSightlineGzip",
+            ]),
+        .testTarget(
+            name: "SightlineNATSTests",
+            dependencies: [
+                "SightlineNATS", "Sightline", "SightlineTestKit", "SightlineDemo", "CNATS",
             ]),
     ],
     swiftLanguageModes: [.v6]

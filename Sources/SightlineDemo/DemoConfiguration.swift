@@ -17,6 +17,8 @@ public struct DemoConfiguration: Sendable {
     /// The share of orders followed by a deliberately unreadable copy (a future schema
     /// version), which every order group dead-letters as `unknown_version`. Default 0.
     public var unreadableShare: Double = 0
+    /// Where messages travel; nil: the in-memory transport (see DemoDistribution.swift).
+    public var engine: DemoEngine?
 
     public init(ordersPath: String) {
         self.ordersPath = ordersPath

@@ -42,8 +42,14 @@ public struct DemoRunner: Sendable {
         let clock = SystemClock()
         let bus = Bus(
             configuration: BusConfiguration(
-                clock: clock, logger: logger, randomSeed: configuration.seed, tracer: tracer,
+                transport: configuration.engine?.transport,
+                deadLetterStore: configuration.engine?.deadLetterStore, clock: clock,
+                logger: logger, randomSeed: configuration.seed, tracer: tracer,
                 metrics: metrics))
+        if let engine = configuration.engine, engine.role != .all {
+            return try await run(
+                role: engine, purchases: purchases, bus: bus, ledger: ledger, clock: clock)
+        }
         try await subscribe(bus: bus, ledger: ledger)
 
         let reporter = progress.map { report in
@@ -66,7 +72,7 @@ public struct DemoRunner: Sendable {
 
     // MARK: Workflow
 
-    private func subscribe(bus: Bus, ledger: DemoLedger) async throws {
+    func subscribe(bus: Bus, ledger: DemoLedger) async throws {
         let failures = FailureInjection(rate: configuration.failureRate, seed: configuration.seed)
         let retry = RetryPolicy(
             maximumAttempts: 8, baseDelay: .milliseconds(2), maximumDelay: .milliseconds(50))
@@ -104,7 +110,7 @@ public struct DemoRunner: Sendable {
 
     /// Publishes the purchases in date order; with a speedup, each day's orders wait until
     /// that day comes on the compressed clock.
-    private func replay(
+    func replay(
         _ purchases: [Purchase], on bus: Bus, ledger: DemoLedger, clock: SystemClock
     ) async throws {
         guard let firstDay = purchases.first?.day else { return }
@@ -126,7 +132,7 @@ public struct DemoRunner: Sendable {
 
     // MARK: Summary
 
-    private func summarize(
+    func summarize(
         purchases: [Purchase], ledger: DemoLedger, bus: Bus, report: ShutdownReport,
         duration: Duration
     ) async throws -> DemoSummary {

@@ -24,15 +24,16 @@ enum DemoCommand {
                               dead-lettered as unknown_version (default 0)
         Tracing follows the OTEL_* variables; with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go
         to that collector over OTLP/HTTP.
+        \(DemoEngineOptions.usage)
         """
 
     static func run(_ words: [String]) async throws -> Int32 {
         let arguments = try CommandArguments(
             words, switchNames: ["--json", "--verbose"],
-            valueNames: [
+            valueNames: Set([
                 "--orders", "--limit", "--speedup", "--failure-rate", "--seed", "--show-traces",
                 "--metrics-port", "--linger", "--unreadable-share",
-            ])
+            ]).union(DemoEngineOptions.valueNames))
         try arguments.requireNoPositional()
         let environment = ProcessInfo.processInfo.environment
         let orders =
@@ -55,6 +56,7 @@ enum DemoCommand {
         let logger = Logger(
             sink: StandardErrorLogSink(),
             minimumLevel: arguments.has("--verbose") ? .debug : .warning)
+        configuration.engine = try await DemoEngineOptions.makeEngine(arguments, logger: logger)
 
         let linger = try arguments.double("--linger", range: 0...86_400) ?? 0
         let observability = try DemoObservability.make(

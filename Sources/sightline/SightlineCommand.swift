@@ -7,10 +7,12 @@ struct SightlineCommand {
         usage: sightline <command> [flags]
           demo            run the order workflow on the CDNOW purchase log
           bench inproc    measure in-process publish-to-handled throughput and latency
+          bench nats      the same over JetStream, next to the raw NATS C client
           bench exporter  measure OTLP span encoding and delivery to a local receiver
           bench scrape    measure rendering a /metrics scrape with a demo's series
           schema snapshot write the demo's message schemas to files, one per type and version
           schema check    compare the demo's message types with committed schema files
+          dlq             list, show and redrive dead letters
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -42,12 +44,17 @@ struct SightlineCommand {
             case ("bench", "exporter"):
                 try await runExporterBenchmark(arguments: Array(rest.dropFirst()))
                 return 0
+            case ("bench", "nats"):
+                return try await NATSBenchmark.run(Array(rest.dropFirst()))
             case ("bench", _):
                 printError(
-                    "sightline bench: name a benchmark: inproc, exporter or scrape\n\(usage)")
+                    "sightline bench: name a benchmark: inproc, nats, exporter or scrape\n"
+                        + usage)
                 return 2
             case ("schema", _):
                 return try SchemaCommand.run(rest)
+            case ("dlq", _):
+                return try await DeadLetterCommand.run(rest)
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
@@ -71,6 +78,8 @@ struct SightlineCommand {
         case ("bench", "scrape"): ScrapeBenchmark.usage
         case ("bench", "exporter"): ExporterBenchmarkOptions.usage
         case ("schema", _): SchemaCommand.usage
+        case ("bench", "nats"): NATSBenchmark.usage
+        case ("dlq", _): DeadLetterCommand.usage
         default: usage
         }
     }

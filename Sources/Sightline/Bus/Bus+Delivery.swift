@@ -21,6 +21,17 @@ extension Bus {
                 delivery, subscription, reason: .expired, error: error, attempts: 0, span: span)
             return
         }
+        if envelope.attempt > options.retry.maximumAttempts {
+            // An engine that counts deliveries redelivers once more when a worker died during
+            // the last attempt; that delivery is not run again.
+            let error = BusError(
+                .handlerFailed,
+                "delivery \(envelope.attempt) exceeds \(options.retry.maximumAttempts) attempts")
+            await deadLetterQueued(
+                delivery, subscription, reason: .attemptsExhausted, error: error,
+                attempts: options.retry.maximumAttempts, span: span)
+            return
+        }
         if await isDuplicate(envelope, in: subscription) {
             subscription.metrics?.metrics.deduplicated.labels(
                 subscription.key.channel, subscription.key.group

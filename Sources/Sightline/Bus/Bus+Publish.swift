@@ -42,6 +42,10 @@ extension Bus {
         var envelope = try makeEnvelope(for: request, options: options)
         envelope.replyTo = replyAddress
         let targets = try singleHandlerTargets(for: envelope)
+        // Replies from handlers in other processes come back through the transport.
+        try await transport.routeReplies(to: replyAddress) { [weak self] reply in
+            self?.completeReply(reply)
+        }
 
         // A CLIENT span covers the whole wait; the PRODUCER span of the send is its child.
         let waitSpan = tracer.startSpan(
@@ -129,7 +133,8 @@ extension Bus {
         let targets = routes.withLock {
             $0.targets(channel: envelope.channel, messageType: envelope.messageType)
         }
-        guard !targets.isEmpty else {
+        // With engine-side fan-out the one handler may live in another process.
+        guard !targets.isEmpty || transport.fansOutRemotely else {
             throw BusError(.noHandler, "no handler is registered for \(envelope.messageType)")
         }
         return targets
@@ -161,8 +166,11 @@ extension Bus {
         _ envelope: Envelope, to targets: [Subscription], options: PublishOptions
     ) async throws {
         let queued = targets.filter { $0.options.dispatch == .queued }.map(\.key)
-        if !queued.isEmpty {
-            let whenFull = options.whenFull ?? .wait(timeout: configuration.defaultFullQueueTimeout)
+        let whenFull = options.whenFull ?? .wait(timeout: configuration.defaultFullQueueTimeout)
+        if transport.fansOutRemotely {
+            // The engine copies the envelope to every group, local or not.
+            try await transport.enqueue(envelope, to: [], whenFull: whenFull)
+        } else if !queued.isEmpty {
             try await transport.enqueue(envelope, to: queued, whenFull: whenFull)
         }
 

@@ -64,8 +64,8 @@ extension Bus {
             payload: payload)
 
         guard replyTo == replyAddress else {
-            // Not yet: replies for requesters in other processes travel through a transport
-            // that routes reply addresses; the in-memory transport has none.
+            if transport.sendReply(reply, to: replyTo) { return }
+            // The in-memory transport routes no reply addresses between processes.
             logger.warning(
                 "reply address belongs to no requester in this process; reply dropped",
                 [LogKey.messageID: request.id.description, LogKey.channel: replyTo])
@@ -74,7 +74,7 @@ extension Bus {
         completeReply(reply)
     }
 
-    private func completeReply(_ reply: Envelope) {
+    func completeReply(_ reply: Envelope) {
         guard let causation = reply.causationID, let requestID = MessageID(causation) else {
             return
         }

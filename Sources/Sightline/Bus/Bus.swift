@@ -151,7 +151,8 @@ public final class Bus: Sendable {
         try await transport.declare(
             GroupDescriptor(
                 key: key, capacity: subscription.options.capacity,
-                concurrency: subscription.options.concurrency))
+                concurrency: subscription.options.concurrency,
+                maximumAttempts: subscription.options.retry.maximumAttempts))
         startWorkers(for: subscription)
         logger.debug(
             "subscriber group started",

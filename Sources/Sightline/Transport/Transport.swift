@@ -22,11 +22,15 @@ public struct GroupDescriptor: Hashable, Sendable {
     public var capacity: Int
     /// How many handlers run at once.
     public var concurrency: Int
+    /// The most deliveries of one message the group's retry policy allows; a transport whose
+    /// engine counts deliveries bounds redeliveries with it (nil: no bound known).
+    public var maximumAttempts: Int?
 
-    public init(key: GroupKey, capacity: Int, concurrency: Int) {
+    public init(key: GroupKey, capacity: Int, concurrency: Int, maximumAttempts: Int? = nil) {
         self.key = key
         self.capacity = max(1, capacity)
         self.concurrency = max(1, concurrency)
+        self.maximumAttempts = maximumAttempts.map { max(1, $0) }
     }
 }
 
@@ -92,6 +96,26 @@ public protocol Transport: Sendable {
     /// The `messaging.system` name of the engine (`sightline` for in-process).
     var system: String { get }
 
+    /// True when the engine copies each message to every subscriber group of its channel,
+    /// groups that live in other processes included.
+    ///
+    /// The bus then hands each envelope to the transport once per channel, as
+    /// `enqueue(envelope, to: [], whenFull:)` (an empty list means every group of the
+    /// channel), and sends commands and requests without a local handler, since the handler
+    /// may run in another process. A non-empty list still means exactly those groups (a
+    /// redrive). Default: false.
+    var fansOutRemotely: Bool { get }
+
+    /// Starts handing replies sent to `address` (this bus's reply address) to `deliver`,
+    /// from any process. Calling it again for the same address does nothing. The default
+    /// does nothing: replies then reach only requesters in the same process.
+    func routeReplies(to address: String, deliver: @escaping @Sendable (Envelope) -> Void)
+        async throws
+
+    /// Sends a reply to a reply address that belongs to another process; false when the
+    /// transport cannot route replies (the default), and the bus drops the reply.
+    func sendReply(_ reply: Envelope, to address: String) -> Bool
+
     /// Prepares storage for a group. Declaring the same group again is allowed.
     func declare(_ group: GroupDescriptor) async throws
 
@@ -118,4 +142,14 @@ public protocol Transport: Sendable {
     /// Stops handing out deliveries; waiting receivers get nil. Returns, per group, how
     /// many messages were still held.
     func close() async -> [GroupKey: Int]
+}
+
+extension Transport {
+    public var fansOutRemotely: Bool { false }
+
+    public func routeReplies(
+        to address: String, deliver: @escaping @Sendable (Envelope) -> Void
+    ) async throws {}
+
+    public func sendReply(_ reply: Envelope, to address: String) -> Bool { false }
 }

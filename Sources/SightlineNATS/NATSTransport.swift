@@ -1,0 +1,311 @@
+import CNATS
+import Foundation
+import Sightline
+import Synchronization
+
+/// The NATS JetStream transport: durable, shared by processes and machines.
+///
+/// Mapping (docs/wire-format.md has the details):
+/// - a channel is a stream `SIGHTLINE_<channel>` on subjects `sightline.<channel>.<p>`, `p`
+///   the partition of the message's key (``NATSNames/partition(of:partitions:)``);
+/// - a subscriber group is one durable pull consumer per partition, named
+///   `<group>_p<p>`: every group gets every message (fan-out in the engine), processes
+///   running the same group compete for its messages;
+/// - a command channel (``NATSStreamSettings/commands``) is a work-queue stream: each
+///   command is stored until its one group acknowledged it.
+///
+/// Delivery: `enqueue` returns once JetStream acknowledged the publish (so the message is
+/// stored), with the message id as `Nats-Msg-Id` so that a retried publish is stored once.
+/// A delivery's attempt is the engine's delivery count. `acknowledge` acknowledges and
+/// waits for the server's confirmation (on the transport's own threads), `retry` negatively
+/// acknowledges with the delay; `MaxDeliver` is one more than the group's attempts, so a
+/// worker that dies during the last attempt still leads to a dead letter.
+///
+/// Blocking cnats calls run on threads of the transport, never on the cooperative pool.
+///
+/// Effectively-once groups across processes need a shared idempotency store: give the bus a
+/// ``NATSIdempotencyStore`` (the default in-memory store is per process).
+///
+/// Not yet: handlers that run longer than `ackWait` are redelivered meanwhile; there are no
+/// in-progress acknowledgements.
+public final class NATSTransport: Transport {
+    public let system = "nats"
+    public var fansOutRemotely: Bool { true }
+
+    public let connection: NATSConnection
+    public let configuration: NATSTransportConfiguration
+    /// The store malformed messages are dead-lettered to, and whose letters this transport
+    /// terminates on the server. Give it to the bus as its dead-letter store.
+    public let deadLetterStore: NATSDeadLetterStore
+
+    let logger: Logger
+    let workers: BlockingWorkers
+    let readyStreams = Mutex<Set<String>>([])
+    let groups = Mutex<[GroupKey: NATSGroupConsumer]>([:])
+    let malformedCount = Atomic<Int>(0)
+    let lagTicker = Mutex<Task<Void, Never>?>(nil)
+    let closed = Atomic<Bool>(false)
+    let replies: NATSReplyRouter
+    let watched = Mutex<[GroupKey: WatchedGroup]>([:])
+
+    /// - Parameters:
+    ///   - deadLetterStore: where malformed messages go; default: a ``NATSDeadLetterStore``
+    ///     on the same connection.
+    /// - Throws: ``NATSError`` `invalidConfiguration` for settings out of range.
+    public init(
+        connection: NATSConnection,
+        configuration: NATSTransportConfiguration = NATSTransportConfiguration(),
+        deadLetterStore: NATSDeadLetterStore? = nil
+    ) throws {
+        self.connection = connection
+        self.configuration = try configuration.validated()
+        self.deadLetterStore = deadLetterStore ?? NATSDeadLetterStore(connection: connection)
+        self.logger = connection.logger
+        self.replies = NATSReplyRouter(connection: connection)
+        let settlers = max(1, configuration.publishThreads)
+        self.workers = BlockingWorkers(
+            name: "sightline-nats", threads: settlers, capacity: 1 << 16)
+    }
+
+    deinit {
+        workers.stop()
+    }
+
+    /// Messages that arrived with headers that do not form an envelope and were
+    /// dead-lettered with reason `malformed_envelope`.
+    public var malformedMessages: Int { malformedCount.load(ordering: .relaxed) }
+
+    /// The free-form header of a malformed message's dead letter that keeps the id the
+    /// message claimed (`sightline-id`), when readable; the letter itself has a fresh id.
+    public static let originalIDHeader = "malformed-original-id"
+
+    /// The reason malformed messages are dead-lettered with.
+    public static let malformedReason = DeadLetterReason(rawValue: "malformed_envelope")
+
+    // MARK: Transport
+
+    public func declare(_ group: GroupDescriptor) async throws {
+        if groups.withLock({ $0[group.key] }) != nil { return }
+        try NATSNames.validate(channel: group.key.channel)
+
+        let consumer = try await workers.run { [self] in try makeConsumer(group) }
+        let added = groups.withLock { groups -> Bool in
+            guard groups[group.key] == nil else { return false }
+            groups[group.key] = consumer
+            return true
+        }
+        guard added else {
+            _ = consumer.close()
+            return
+        }
+        consumer.start { [self] handle, partition in
+            arrived(handle, partition: partition, consumer: consumer)
+        }
+        startLagTicker()
+    }
+
+    public func enqueue(
+        _ envelope: Envelope, to groups: [GroupKey], whenFull: FullQueueBehavior
+    ) async throws {
+        try NATSNames.validate(channel: envelope.channel)
+        let deadline: Date? =
+            switch whenFull {
+            case .fail: nil
+            case .wait(let timeout): Date().addingTimeInterval(timeout.seconds)
+            }
+        let copies: [(target: String?, id: String)] =
+            groups.isEmpty
+            ? [(nil, envelope.id.description)]
+            : groups.map { ($0.group, "\(envelope.id)~\($0.group)~\(MessageID.make())") }
+
+        for copy in copies {
+            var headers = try envelope.headerFields()
+            headers[NATSMessage.targetGroupHeader] = copy.target
+            try await publish(envelope, headers: headers, messageID: copy.id, until: deadline)
+        }
+    }
+
+    public func receive(from group: GroupKey) async -> TransportDelivery? {
+        guard let consumer = groups.withLock({ $0[group] }) else { return nil }
+        return await consumer.receive()
+    }
+
+    public func acknowledge(_ delivery: TransportDelivery) {
+        guard let consumer = groups.withLock({ $0[delivery.group] }),
+            let handle = consumer.take(delivery.token)
+        else { return }
+        let ackWait = configuration.ackWait
+        let terminate = deadLetterStore.takeTermination(
+            id: delivery.envelope.id, group: delivery.group.group)
+        settle(handle) { message, mayBlock in
+            if terminate {
+                natsMsg_Term(message, nil)
+            } else if mayBlock {
+                Self.acknowledgeConfirmed(message, within: ackWait)
+            } else {
+                natsMsg_Ack(message, nil)
+            }
+        }
+    }
+
+    public func retry(_ delivery: TransportDelivery, after delay: Duration) {
+        guard let consumer = groups.withLock({ $0[delivery.group] }),
+            let handle = consumer.take(delivery.token)
+        else { return }
+        settle(handle) { message, _ in
+            natsMsg_NakWithDelay(message, delay.wholeMilliseconds, nil)
+        }
+    }
+
+    /// The lag of a group this process consumes, or of one it watches (``watchLag(of:capacity:)``).
+    public func lag(of group: GroupKey) -> QueueLag? {
+        if let consumer = groups.withLock({ $0[group] }) { return consumer.lag() }
+        return watched.withLock { $0[group]?.lag }
+    }
+
+    /// Resolves once every declared group's consumers hold nothing pending or unacknowledged
+    /// on the server and nothing is held here.
+    public func waitUntilIdle() async {
+        while !closed.load(ordering: .relaxed) {
+            let consumers = groups.withLock { Array($0.values) }
+            var idle = true
+            for consumer in consumers {
+                guard consumer.isLocallyIdle,
+                    let lag = try? await workers.run({ [self] in
+                        try readLag(stream: consumer.stream, consumer.partitions.map(\.consumer))
+                    }),
+                    lag.pending + lag.ackPending == 0
+                else {
+                    idle = false
+                    break
+                }
+            }
+            if idle { return }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    public func close() async -> [GroupKey: Int] {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return [:] }
+        lagTicker.withLock { $0 }?.cancel()
+        let consumers = groups.withLock { $0 }
+        var unfinished: [GroupKey: Int] = [:]
+        for (key, consumer) in consumers {
+            let held = (try? await workers.run { consumer.close() }) ?? 0
+            if held > 0 { unfinished[key] = held }
+        }
+        replies.close()
+        _ = try? await workers.run { [connection] in try connection.flush(timeout: .seconds(2)) }
+        return unfinished
+    }
+
+    // MARK: Replies
+
+    public func routeReplies(
+        to address: String, deliver: @escaping @Sendable (Envelope) -> Void
+    ) async throws {
+        if replies.isRouted(address) { return }
+        try await workers.run { [replies] in try replies.route(to: address, deliver: deliver) }
+    }
+
+    public func sendReply(_ reply: Envelope, to address: String) -> Bool {
+        replies.send(reply, to: address)
+    }
+
+    // MARK: Publishing
+
+    func publish(
+        _ envelope: Envelope, headers: [String: String], messageID: String, until deadline: Date?
+    ) async throws {
+        let channel = envelope.channel
+        let partition = NATSNames.partition(
+            of: envelope.partitionKey ?? envelope.id.description,
+            partitions: configuration.partitions)
+        let subject = NATSNames.subject(channel: channel, partition: partition)
+        let stream = NATSNames.stream(channel: channel)
+
+        while true {
+            do {
+                try await workers.run { [self] in
+                    try ensureStream(channel: channel)
+                    try publishNow(
+                        subject: subject, stream: stream, headers: headers,
+                        payload: envelope.payload, messageID: messageID)
+                }
+                return
+            } catch let error as NATSError where Self.isStreamFull(error) {
+                guard let deadline, Date() < deadline else {
+                    throw BusError(.queueFull, "stream \(stream) is full: \(error)")
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+    }
+
+    private static func isStreamFull(_ error: NATSError) -> Bool {
+        // A stream refusing new messages at a limit answers "maximum messages/bytes
+        // exceeded" as a store failure; resource exhaustion of the server counts as full too.
+        let full = [
+            JSStreamStoreFailedErr, JSStreamLimitsErr, JSStorageResourcesExceededErr,
+            JSMemoryResourcesExceededErr,
+        ]
+        return error.code == .publishFailed
+            && full.contains { Int($0.rawValue) == error.jetStreamCode }
+    }
+
+    func publishNow(
+        subject: String, stream: String, headers: [String: String], payload: Data,
+        messageID: String
+    ) throws {
+        let message = try NATSMessage.make(subject: subject, headers: headers, payload: payload)
+        defer { natsMsg_Destroy(message) }
+
+        var ack: UnsafeMutablePointer<jsPubAck>?
+        var jsCode = jsErrCode(0)
+        let status = messageID.withCString { idPointer in
+            stream.withCString { streamPointer in
+                var options = jsPubOptions()
+                jsPubOptions_Init(&options)
+                options.MsgId = idPointer
+                options.ExpectStream = streamPointer
+                return js_PublishMsg(&ack, connection.jetStream, message, &options, &jsCode)
+            }
+        }
+        if let ack { jsPubAck_Destroy(ack) }
+        guard status == NATS_OK else {
+            throw NATSError.failure(
+                .publishFailed, "publish to \(subject) was not acknowledged", status, jsCode)
+        }
+    }
+
+    // MARK: Settling
+
+    /// Acknowledges and waits for the server's confirmation, trying again while the
+    /// connection is re-established: an acknowledgement lost in an outage would otherwise
+    /// hold the message's partition until the server's ack wait ends. Blocks.
+    private static func acknowledgeConfirmed(_ message: OpaquePointer, within limit: Duration) {
+        let deadline = Date().addingTimeInterval(limit.seconds)
+        while true {
+            let status = natsMsg_AckSync(message, nil, nil)
+            if status == NATS_OK || status == NATS_CONNECTION_CLOSED || Date() >= deadline {
+                return
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
+    /// Settles on the transport's threads, where `action` may block (`mayBlock` true).
+    private func settle(
+        _ handle: MessageHandle, _ action: @escaping @Sendable (OpaquePointer, Bool) -> Void
+    ) {
+        let accepted = workers.submit {
+            action(handle.pointer, true)
+            natsMsg_Destroy(handle.pointer)
+        }
+        if !accepted {
+            // The settling threads are gone (closed) or swamped: settle without waiting.
+            action(handle.pointer, false)
+            natsMsg_Destroy(handle.pointer)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// A `nats-server` with JetStream on a free loopback port and a temporary storage
+/// directory, for one test. Stop it (or kill it) in every path; deinit kills it too.
+final class NATSServerProcess: @unchecked Sendable {
+    // Used from one test at a time; the process handle is not shared across tasks.
+    let port: Int
+    let storage: URL
+    private var process: Process?
+    private let extraArguments: [String]
+    private let ownsStorage: Bool
+
+    struct MissingTool: Error, CustomStringConvertible {
+        var description: String {
+            "nats-server is not installed (scripts/setup installs it); NATS tests cannot run"
+        }
+    }
+
+    /// Starts a server; `storage` reuses a directory (a restart), `port` a port.
+    init(port: Int? = nil, storage: URL? = nil, arguments: [String] = []) throws {
+        self.port = try port ?? Self.freePort()
+        if let storage {
+            self.storage = storage
+            self.ownsStorage = false
+        } else {
+            self.storage = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "sightline-nats-\(UUID().uuidString)")
+            self.ownsStorage = true
+        }
+        self.extraArguments = arguments
+        try FileManager.default.createDirectory(at: self.storage, withIntermediateDirectories: true)
+        try start()
+    }
+
+    deinit {
+        kill()
+        if ownsStorage { try? FileManager.default.removeItem(at: storage) }
+    }
+
+    var url: String { "nats://127.0.0.1:\(port)" }
+
+    func start() throws {
+        guard let binary = Self.binary() else { throw MissingTool() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments =
+            ["-js", "-sd", storage.path, "-a", "127.0.0.1", "-p", String(port)] + extraArguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        try waitUntilListening()
+    }
+
+    /// SIGKILL: no shutdown of any kind.
+    func kill() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    /// SIGTERM and wait.
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    private func waitUntilListening() throws {
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if Self.canConnect(port: port) { return }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        throw NSError(
+            domain: "NATSServerProcess", code: 1,
+            userInfo: [NSLocalizedDescriptionKey: "nats-server did not listen on \(port)"])
+    }
+
+    static func binary() -> String? {
+        for path in ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"]
+        where FileManager.default.isExecutableFile(atPath: path) {
+            return path
+        }
+        return nil
+    }
+
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard bound else { throw NSError(domain: "NATSServerProcess", code: 2) }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
