@@ -21,7 +21,9 @@ extension Bus {
 
     /// Sends a command to its one handler.
     ///
-    /// - Throws: ``BusError`` `noHandler` at once when nobody handles the command's type;
+    /// - Throws: ``BusError`` `noHandler` at once when nobody in this process handles the
+    ///   command's type and the transport does not fan out remotely (over a distributed
+    ///   transport the handler may live in another process, so the engine decides);
     ///   otherwise as ``publish(_:options:)``.
     public func send<C: Command>(_ command: C, options: PublishOptions = PublishOptions())
         async throws
@@ -35,7 +37,7 @@ extension Bus {
     ///
     /// - Throws: ``BusError`` `requestTimedOut` when no reply came within `timeout`,
     ///   `requestFailed` when the handler failed for good, `noHandler` at once when nobody
-    ///   handles the type.
+    ///   handles the type (in process, as for ``send(_:options:)``).
     public func request<R: Request>(
         _ request: R, timeout: Duration, options: PublishOptions = PublishOptions()
     ) async throws -> R.Reply {
