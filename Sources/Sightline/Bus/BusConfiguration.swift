@@ -17,13 +17,17 @@ public struct BusConfiguration: Sendable {
     public var defaultFullQueueTimeout: Duration
     /// Limits applied to envelopes the bus builds or decodes.
     public var envelopeLimits: EnvelopeLimits
+    /// Consulted by `publish`, `send` and `request` before each message is built: admit,
+    /// throttle (wait, then go on) or shed (throw `shed`). Default nil: everything is
+    /// admitted and only the bounded queues push back.
+    public var admission: (any AdmissionControl)?
 
     public init(
         transport: (any Transport)? = nil, deadLetterStore: (any DeadLetterStore)? = nil,
         idempotencyStore: (any IdempotencyStore)? = nil, clock: any BusClock = SystemClock(),
         logger: Logger = .standardError, randomSeed: UInt64? = nil,
         defaultFullQueueTimeout: Duration = .seconds(30),
-        envelopeLimits: EnvelopeLimits = .standard
+        envelopeLimits: EnvelopeLimits = .standard, admission: (any AdmissionControl)? = nil
     ) {
         self.transport = transport
         self.deadLetterStore = deadLetterStore
@@ -33,6 +37,7 @@ public struct BusConfiguration: Sendable {
         self.randomSeed = randomSeed
         self.defaultFullQueueTimeout = defaultFullQueueTimeout
         self.envelopeLimits = envelopeLimits
+        self.admission = admission
     }
 }
 
@@ -95,11 +100,14 @@ public struct PublishOptions: Sendable {
     public var links: [SpanLink]
     /// After this long the message is dead-lettered as expired instead of handled.
     public var timeToLive: Duration?
+    /// The producer's name, which the admission control's policy maps to a priority, a
+    /// cohort and a tolerance for delay. Nil: an unnamed producer.
+    public var producer: String?
 
     public init(
         priority: Priority? = nil, partitionKey: String? = nil,
         whenFull: FullQueueBehavior? = nil, headers: [String: String] = [:],
-        links: [SpanLink] = [], timeToLive: Duration? = nil
+        links: [SpanLink] = [], timeToLive: Duration? = nil, producer: String? = nil
     ) {
         self.priority = priority
         self.partitionKey = partitionKey
@@ -107,5 +115,6 @@ public struct PublishOptions: Sendable {
         self.headers = headers
         self.links = links
         self.timeToLive = timeToLive
+        self.producer = producer
     }
 }
