@@ -7,6 +7,8 @@ struct SightlineCommand {
         usage: sightline <command> [flags]
           demo            run the order workflow on the CDNOW purchase log
           bench inproc    measure in-process publish-to-handled throughput and latency
+          bench overload  the back-pressure controller under measured overload, on and off
+          policy check F  validate a back-pressure policy file and print the effective policy
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -33,6 +35,11 @@ struct SightlineCommand {
                 return try await DemoCommand.run(rest)
             case ("bench", "inproc"):
                 return try await InprocBenchmark.run(Array(rest.dropFirst()))
+            // Back-pressure commands (issue 5).
+            case ("bench", "overload"):
+                return try await runOverloadBenchmark(arguments: Array(rest.dropFirst()))
+            case ("policy", "check"):
+                return try runPolicyCheck(arguments: Array(rest.dropFirst()))
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
@@ -53,6 +60,8 @@ struct SightlineCommand {
         switch (command, rest.first) {
         case ("demo", _): DemoCommand.usage
         case ("bench", "inproc"): InprocBenchmark.usage
+        case ("bench", "overload"): overloadBenchmarkUsage
+        case ("policy", "check"): policyCheckUsage
         default: usage
         }
     }
