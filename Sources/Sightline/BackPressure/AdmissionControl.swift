@@ -10,7 +10,8 @@ public protocol AdmissionControl: Sendable {
     ///   - channel: the channel the message is published on.
     ///   - priority: the message's priority (after any per-call override).
     ///   - producer: the producer's name from ``PublishOptions/producer``, if it gave one.
-    ///   - timeToLive: the message's time to live; a throttle delay never exceeds half of it.
+    ///   - timeToLive: the message's time to live; a throttle delay never exceeds half of it,
+    ///     and a message living under two ticks is shed rather than delayed.
     func decide(channel: String, priority: Priority, producer: String?, timeToLive: Duration?)
         -> AdmissionDecision
 }

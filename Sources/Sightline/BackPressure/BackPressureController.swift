@@ -96,20 +96,22 @@ public final class BackPressureController: AdmissionControl {
             }
 
             let target = policy.lagTarget(of: channel)
-            if regulator.state == .throttling, producerPolicy?.toleratesDelay == true {
+            // A message whose time to live is under two ticks would expire before a tick
+            // could show relief: shed it rather than delay it.
+            if regulator.state == .throttling, producerPolicy?.toleratesDelay == true,
+                timeToLive.map({ $0 / 2 >= policy.tick }) ?? true
+            {
                 let longest = min(
                     producerPolicy?.maxDelay ?? policy.maxDelay,
                     timeToLive.map { $0 / 2 } ?? .seconds(3600))
                 let delay = min(regulator.excessBehind(target: target, tick: policy.tick), longest)
-                if delay >= policy.tick {
-                    regulator.throttled[priority.rank] += 1
-                    state.copiesSinceReport += regulator.groupCount
-                    if state.delaySamples.count >= delaySampleLimit {
-                        _ = state.delaySamples.popFirst()
-                    }
-                    state.delaySamples.append(delay)
-                    return .throttle(delay: delay)
+                regulator.throttled[priority.rank] += 1
+                state.copiesSinceReport += regulator.groupCount
+                if state.delaySamples.count >= delaySampleLimit {
+                    _ = state.delaySamples.popFirst()
                 }
+                state.delaySamples.append(delay)
+                return .throttle(delay: delay)
             }
 
             regulator.shed[priority.rank] += 1

@@ -95,7 +95,8 @@ import Testing
         #expect(decide("analytics") == .throttle(delay: .milliseconds(500)))
         #expect(
             decide("analytics", ttl: .milliseconds(400)) == .throttle(delay: .milliseconds(200)))
-        // Half of a 150 ms time to live is below one tick: no use delaying, so it is shed.
+        // Half of a 150 ms time to live is below one tick: it would expire before a tick
+        // could show relief, so it is shed.
         if case .shed = decide("analytics", ttl: .milliseconds(150)) {
         } else {
             Issue.record("expected a shed decision")
