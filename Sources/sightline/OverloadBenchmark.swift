@@ -176,7 +176,6 @@ struct OverloadBenchmark {
             recorder.handled(rank: event.rank, intended: .nanoseconds(event.intendedNanos), at: now)
         }
         let monitor = controllerOn ? BackPressure.start(bus: bus, controller: controller) : nil
-
         let sampler = Task {
             await Self.sample(bus: bus, origin: origin, until: plan.duration, into: recorder)
         }

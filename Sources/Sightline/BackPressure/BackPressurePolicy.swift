@@ -93,14 +93,14 @@ public struct BackPressurePolicy: Hashable, Sendable {
         /// Default 2 s.
         public var integralTime: Duration
         /// PI: the largest share the rate may rise above the drain rate in one tick.
-        /// Default 0.2.
+        /// Default 0.1.
         public var maxIncreasePerTick: Double
 
         public init(
             mode: Mode = .pi, maxDecreasePerTick: Double = 0.5, increaseShare: Double = 0.05,
             calmTicksBeforeIncrease: Int = 3, smoothing: Double = 0.5, trendTicks: Int = 2,
             gain: Double = 0.5, integralTime: Duration = .seconds(2),
-            maxIncreasePerTick: Double = 0.2
+            maxIncreasePerTick: Double = 0.1
         ) {
             self.mode = mode
             self.gain = gain
