@@ -146,6 +146,9 @@ public final class BackPressureController: AdmissionControl {
         return nil
     }
 
+    // Not yet: the estimate adds what was admitted since the last report but subtracts
+    // nothing for what consumers drained meanwhile, so near a limit it errs high and sheds
+    // up to one tick's drain early.
     private func estimatedBytes(_ state: State) -> Int {
         state.reportedBytes + Int(Double(state.copiesSinceReport) * state.averageCopyBytes)
     }
