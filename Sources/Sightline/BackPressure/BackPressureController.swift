@@ -24,6 +24,7 @@ public final class BackPressureController: AdmissionControl {
         var shedBySoftLimit: UInt64 = 0
         var rejectedPolicies: UInt64 = 0
         var delaySamples = RingBuffer<Duration>()
+        var memoryReason: (estimate: Int, isHard: Bool, text: String)?
     }
 
     /// The most channels regulated; further channels are admitted unregulated.
@@ -117,9 +118,7 @@ public final class BackPressureController: AdmissionControl {
             regulator.shed[priority.rank] += 1
             return .shed(
                 retryAfter: regulator.retryAfter(tick: policy.tick),
-                reason: "channel \(channel) is \(regulator.state.rawValue) at pressure "
-                    + "\(Self.rounded(regulator.pressure)); \(priority.rawValue) priority is "
-                    + "over its admitted share")
+                reason: regulator.shedReasons[priority.rank])
         }
     }
 
@@ -133,17 +132,35 @@ public final class BackPressureController: AdmissionControl {
             state.refusedByHardLimit += 1
             return .shed(
                 retryAfter: retryAfter,
-                reason: "queued bytes (about \(estimate)) reached the hard memory limit of "
-                    + "\(hard) bytes; every message is refused")
+                reason: memoryReason(&state, estimate: estimate, limit: hard, isHard: true))
         }
         if let soft = limits.softLimitBytes, estimate >= soft, priority != .critical {
             state.shedBySoftLimit += 1
             return .shed(
                 retryAfter: retryAfter,
-                reason: "queued bytes (about \(estimate)) reached the soft memory limit of "
-                    + "\(soft) bytes; only critical messages are admitted")
+                reason: memoryReason(&state, estimate: estimate, limit: soft, isHard: false))
         }
         return nil
+    }
+
+    /// The memory refusal's text, rebuilt only when the estimate moved, since once over a
+    /// limit the same text goes out with every refusal.
+    private func memoryReason(_ state: inout State, estimate: Int, limit: Int, isHard: Bool)
+        -> String
+    {
+        if let cached = state.memoryReason, cached.estimate == estimate,
+            cached.isHard == isHard
+        {
+            return cached.text
+        }
+        let text =
+            isHard
+            ? "queued bytes (about \(estimate)) reached the hard memory limit of \(limit) "
+                + "bytes; every message is refused"
+            : "queued bytes (about \(estimate)) reached the soft memory limit of \(limit) "
+                + "bytes; only critical messages are admitted"
+        state.memoryReason = (estimate, isHard, text)
+        return text
     }
 
     // Not yet: the estimate adds what was admitted since the last report but subtracts
@@ -156,7 +173,7 @@ public final class BackPressureController: AdmissionControl {
     private func takeRegulator(_ state: inout State, channel: String) -> ChannelRegulator? {
         if let existing = state.channels[channel] { return existing }
         guard state.channels.count < channelLimit else { return nil }
-        return ChannelRegulator()
+        return ChannelRegulator(channel: channel)
     }
 
     // MARK: Ticks
@@ -190,7 +207,9 @@ public final class BackPressureController: AdmissionControl {
             var names = Set(state.channels.keys)
             for channel in worst.keys
             where state.channels.count < channelLimit || names.contains(channel) {
-                if state.channels[channel] == nil { state.channels[channel] = ChannelRegulator() }
+                if state.channels[channel] == nil {
+                    state.channels[channel] = ChannelRegulator(channel: channel)
+                }
                 names.insert(channel)
             }
             for name in names {
@@ -255,9 +274,5 @@ public final class BackPressureController: AdmissionControl {
             hash = hash &* 0x0000_0100_0000_01b3
         }
         return Int(hash % UInt64(max(1, count)))
-    }
-
-    private static func rounded(_ value: Double) -> String {
-        String(Double(Int((value * 100).rounded())) / 100)
     }
 }

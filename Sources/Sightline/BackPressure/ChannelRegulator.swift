@@ -5,6 +5,8 @@
 struct ChannelRegulator {
     static let priorityCount = Priority.allCases.count
 
+    let channel: String
+
     private(set) var state = RegulationState.calm
     private(set) var stateSince: Duration = .zero
     /// Smoothed time behind, seconds; nil before the first report.
@@ -33,10 +35,18 @@ struct ChannelRegulator {
     private var credits = [Double](repeating: 0, count: priorityCount)
     private var probeCredits = [Double](repeating: 0, count: priorityCount)
 
+    /// Why a message of each priority is shed, rebuilt each tick so that shedding costs no
+    /// string formatting per message.
+    private(set) var shedReasons = [String](repeating: "", count: priorityCount)
+
     // Decision counters, by priority rank.
     var admitted = [UInt64](repeating: 0, count: priorityCount)
     var throttled = [UInt64](repeating: 0, count: priorityCount)
     var shed = [UInt64](repeating: 0, count: priorityCount)
+
+    init(channel: String) {
+        self.channel = channel
+    }
 
     // MARK: Per message
 
@@ -125,6 +135,16 @@ struct ChannelRegulator {
             }
         }
         updateShares(probeShare: policy.probeShare)
+        updateShedReasons()
+    }
+
+    private mutating func updateShedReasons() {
+        let rounded = String(Double(Int((pressure * 100).rounded())) / 100)
+        for priority in Priority.allCases {
+            shedReasons[priority.rank] =
+                "channel \(channel) is \(state.rawValue) at pressure \(rounded); "
+                + "\(priority.rawValue) priority is over its admitted share"
+        }
     }
 
     private mutating func updateOfferedRates(elapsed: Double, smoothing: Double) {
