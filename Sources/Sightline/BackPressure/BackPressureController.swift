@@ -98,8 +98,10 @@ public final class BackPressureController: AdmissionControl {
 
             let target = policy.lagTarget(of: channel)
             // A message whose time to live is under two ticks would expire before a tick
-            // could show relief: shed it rather than delay it.
+            // could show relief: shed it rather than delay it. Only the highest priority
+            // over its share is delayed; below it everything over share is shed.
             if regulator.state == .throttling, producerPolicy?.toleratesDelay == true,
+                regulator.isMarginal(priority),
                 timeToLive.map({ $0 / 2 >= policy.tick }) ?? true
             {
                 let longest = min(

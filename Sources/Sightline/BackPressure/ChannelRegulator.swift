@@ -83,6 +83,13 @@ struct ChannelRegulator {
         return true
     }
 
+    /// True when every priority above `priority` is admitted whole: only then may its
+    /// messages over share be delayed instead of shed, so that a delayed lower priority
+    /// never overtakes a shed higher one.
+    func isMarginal(_ priority: Priority) -> Bool {
+        Priority.allCases.allSatisfy { $0 >= priority || shares[$0.rank] >= 1 }
+    }
+
     /// How long beyond its target the channel is behind, at least one tick.
     func excessBehind(target: Duration, tick: Duration) -> Duration {
         let excess = (smoothedBehind ?? 0) - target.seconds

@@ -25,11 +25,14 @@ import Testing
                 clock: clock, logger: .disabled, randomSeed: 7, admission: controller))
     }
 
-    /// Puts the `orders` channel `behind` seconds behind its one group, draining 100/s,
-    /// with critical and high demand using up the whole admitted rate.
-    func press(behind: Double, bytes: Int = 0) {
-        for priority in [Priority.critical, .high] {
-            for _ in 0..<10 {
+    /// Puts the `orders` channel `behind` seconds behind its one group, draining 100/s.
+    /// The default demand (critical and high) uses up the whole admitted rate; low demand
+    /// alone leaves low the highest priority over its share.
+    func press(
+        behind: Double, bytes: Int = 0, demand: [Priority: Int] = [.critical: 10, .high: 10]
+    ) {
+        for (priority, count) in demand {
+            for _ in 0..<count {
                 _ = controller.decide(
                     channel: "orders", priority: priority, producer: nil, timeToLive: nil)
             }
@@ -49,7 +52,7 @@ import Testing
     @Test func publish_whenThrottled_waitsTheDelayThenDelivers() async throws {
         let recorder = Recorder<Int>()
         try await subscribe(recorder)
-        press(behind: 1.4)
+        press(behind: 1.4, demand: [.low: 20])
 
         let publishing = Task {
             try await bus.publish(

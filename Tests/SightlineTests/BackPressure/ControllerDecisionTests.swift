@@ -31,20 +31,21 @@ import Testing
     }
 
     /// Offers 5 unnamed messages of each priority (50 per second each at a 100 ms tick).
-    func offerTraffic() {
-        for priority in Priority.allCases {
-            for _ in 0..<5 {
+    static let everyPriority: [Priority: Int] = [.critical: 5, .high: 5, .normal: 5, .low: 5]
+    /// Light demand above low, so that low is the highest priority over its share.
+    static let mostlyLow: [Priority: Int] = [.critical: 1, .high: 1, .normal: 1, .low: 30]
+
+    mutating func tick(
+        behind: Double?, traffic: Bool = true, demand: [Priority: Int] = everyPriority,
+        on target: BackPressureController? = nil
+    ) {
+        let controller = target ?? self.controller
+        for (priority, count) in traffic ? demand : [:] {
+            for _ in 0..<count {
                 _ = controller.decide(
                     channel: "orders", priority: priority, producer: nil, timeToLive: nil)
             }
         }
-    }
-
-    mutating func tick(
-        behind: Double?, traffic: Bool = true, on target: BackPressureController? = nil
-    ) {
-        let controller = target ?? self.controller
-        if traffic { offerTraffic() }
         now += .milliseconds(100)
         let reports = behind.map { [Self.report(behind: $0, at: now)] } ?? []
         controller.ingest(reports, at: now)
@@ -74,8 +75,8 @@ import Testing
     }
 
     @Test mutating func decide_whenPressureRisesAboveTarget_throttlesTolerantAndShedsOthers() {
-        tick(behind: 0.4)
-        tick(behind: 1.3)
+        tick(behind: 0.4, demand: Self.mostlyLow)
+        tick(behind: 1.3, demand: Self.mostlyLow)
 
         #expect(orders.state == .throttling)
         #expect(decide("analytics") == .throttle(delay: .milliseconds(300)))
@@ -90,7 +91,7 @@ import Testing
     }
 
     @Test mutating func decide_throttleDelay_isBoundedByMaxDelayAndTimeToLive() {
-        tick(behind: 1.9)
+        tick(behind: 1.9, demand: Self.mostlyLow)
 
         #expect(decide("analytics") == .throttle(delay: .milliseconds(500)))
         #expect(
@@ -113,6 +114,18 @@ import Testing
             Issue.record("expected a shed decision")
         }
         #expect(decide(nil, .critical) == .admit)
+    }
+
+    @Test mutating func decide_whenAHigherPriorityIsShed_shedsTolerantLowerOnesToo() {
+        tick(behind: 0.4)
+        tick(behind: 1.3)
+
+        // High gets only part of its demand, so low, tolerant or not, is shed, not delayed.
+        #expect(orders.admittedShare[.high]! < 1)
+        if case .shed = decide("analytics") {
+        } else {
+            Issue.record("expected a shed decision")
+        }
     }
 
     @Test mutating func shares_areHandedOutFromTheHighestPriorityDown() {
