@@ -221,6 +221,7 @@ struct OverloadBenchmark {
         var counts = ProducerCounts(buckets: Int(plan.duration / bucket) + 1)
         var intended = Duration.zero
         var turn = 0
+        let names = (0..<producersPerPriority).map { "\(priority.rawValue)-\($0)" }
 
         func advance() -> Bool {
             while intended < plan.duration {
@@ -249,7 +250,7 @@ struct OverloadBenchmark {
             }
 
             turn += 1
-            let name = "\(priority.rawValue)-\(turn % producersPerPriority)"
+            let name = names[turn % producersPerPriority]
             let event = OverloadEvent(intendedNanos: intended.nanoseconds, rank: priority.rank)
             let slot = min(counts.buckets.count - 1, Int(now / bucket))
             counts.offered += 1

@@ -81,8 +81,7 @@ public final class BackPressureController: AdmissionControl {
                 return refusal
             }
 
-            guard var regulator = takeRegulator(&state, channel: channel) else { return .admit }
-            defer { state.channels[channel] = regulator }
+            guard let regulator = takeRegulator(&state, channel: channel) else { return .admit }
             regulator.countOffer(priority)
 
             let cohort = producer.map { Self.cohort(of: $0, count: policy.cohorts) }
@@ -175,7 +174,9 @@ public final class BackPressureController: AdmissionControl {
     private func takeRegulator(_ state: inout State, channel: String) -> ChannelRegulator? {
         if let existing = state.channels[channel] { return existing }
         guard state.channels.count < channelLimit else { return nil }
-        return ChannelRegulator(channel: channel)
+        let created = ChannelRegulator(channel: channel)
+        state.channels[channel] = created
+        return created
     }
 
     // MARK: Ticks

@@ -1,8 +1,10 @@
 /// The regulation of one channel: pressure, state, admitted rate and per-priority shares.
 ///
-/// A value type changed under the controller's lock. `tick` runs once per controller tick;
-/// `admits` runs for every offered message and must stay cheap.
-struct ChannelRegulator {
+/// Lives only inside the controller's `Mutex` and is changed only under it. A class rather
+/// than a struct so that the per-message path mutates it in place: copying a struct out of
+/// the dictionary and back would copy its arrays on every decision. `tick` runs once per
+/// controller tick; `admits` runs for every offered message and must stay cheap.
+final class ChannelRegulator {
     static let priorityCount = Priority.allCases.count
 
     let channel: String
@@ -50,7 +52,7 @@ struct ChannelRegulator {
 
     // MARK: Per message
 
-    mutating func countOffer(_ priority: Priority) {
+    func countOffer(_ priority: Priority) {
         offeredCounts[priority.rank] += 1
     }
 
@@ -59,23 +61,23 @@ struct ChannelRegulator {
     /// the same producers are shed while the share stays put. Unnamed producers share one
     /// credit counter that admits the exact fraction in arrival order. Whatever the cohort,
     /// the probe share is admitted by credit, so that every producer sees recovery.
-    mutating func admits(
+    func admits(
         _ priority: Priority, cohort: Int?, cohortCount: Int, probeShare: Double
     ) -> Bool {
         let rank = priority.rank
         let share = shares[rank]
         if share >= 1 { return true }
 
-        guard let cohort else { return takeCredit(&credits[rank], share) }
+        guard let cohort else { return Self.takeCredit(&credits[rank], share) }
         let cohortShare = max(0, share - probeShare) / (1 - probeShare)
         let scaled = cohortShare * Double(cohortCount)
         let whole = Int(scaled)
         if cohort < whole { return true }
-        if cohort == whole, takeCredit(&credits[rank], scaled - Double(whole)) { return true }
-        return takeCredit(&probeCredits[rank], probeShare)
+        if cohort == whole, Self.takeCredit(&credits[rank], scaled - Double(whole)) { return true }
+        return Self.takeCredit(&probeCredits[rank], probeShare)
     }
 
-    private func takeCredit(_ credit: inout Double, _ share: Double) -> Bool {
+    private static func takeCredit(_ credit: inout Double, _ share: Double) -> Bool {
         // The tolerance keeps sums such as fifty times 0.02 from falling just short of 1.
         credit += share
         guard credit >= 1 - 1e-9 else { return false }
@@ -110,7 +112,7 @@ struct ChannelRegulator {
 
     /// Recomputes pressure, state, rate and shares from the channel's worst report, or
     /// from none when no report came this tick.
-    mutating func tick(
+    func tick(
         report: LagReport?, groups: Int, at now: Duration, policy: BackPressurePolicy,
         target: Duration
     ) {
@@ -145,7 +147,7 @@ struct ChannelRegulator {
         updateShedReasons()
     }
 
-    private mutating func updateShedReasons() {
+    private func updateShedReasons() {
         let rounded = String(Double(Int((pressure * 100).rounded())) / 100)
         for priority in Priority.allCases {
             shedReasons[priority.rank] =
@@ -154,7 +156,7 @@ struct ChannelRegulator {
         }
     }
 
-    private mutating func updateOfferedRates(elapsed: Double, smoothing: Double) {
+    private func updateOfferedRates(elapsed: Double, smoothing: Double) {
         for rank in 0..<Self.priorityCount {
             let instant = Double(offeredCounts[rank]) / elapsed
             offeredRates[rank] = smoothing * instant + (1 - smoothing) * offeredRates[rank]
@@ -162,7 +164,7 @@ struct ChannelRegulator {
         }
     }
 
-    private mutating func updatePressure(
+    private func updatePressure(
         _ report: LagReport, elapsed: Double, policy: BackPressurePolicy, target: Duration
     ) {
         drainRate = report.drainRate
@@ -178,7 +180,7 @@ struct ChannelRegulator {
         pressure = projected / target.seconds
     }
 
-    private mutating func updateState(at now: Duration, thresholds: BackPressurePolicy.Thresholds) {
+    private func updateState(at now: Duration, thresholds: BackPressurePolicy.Thresholds) {
         // Escalation is immediate; stepping down waits out the dwell, and never happens on
         // stale data. Regulation ends only once the admitted rate no longer holds anyone
         // back, otherwise lifting it would bring the same overload straight back.
@@ -206,7 +208,7 @@ struct ChannelRegulator {
         }
     }
 
-    private mutating func enter(_ next: RegulationState, at now: Duration) {
+    private func enter(_ next: RegulationState, at now: Duration) {
         if state == .calm {
             // Start from what the consumers proved they can take.
             let offered = offeredRates.reduce(0, +)
@@ -223,7 +225,7 @@ struct ChannelRegulator {
         stateSince = now
     }
 
-    private mutating func updateRateProportionalIntegral(
+    private func updateRateProportionalIntegral(
         _ control: BackPressurePolicy.RateControl, elapsed: Double
     ) {
         guard state != .calm, admittedRate != nil else { return }
@@ -245,7 +247,7 @@ struct ChannelRegulator {
         admittedRate = min(max(base * factor, 1), ceiling)
     }
 
-    private mutating func updateRateAdditiveIncrease(_ control: BackPressurePolicy.RateControl) {
+    private func updateRateAdditiveIncrease(_ control: BackPressurePolicy.RateControl) {
         guard state != .calm, var rate = admittedRate else { return }
 
         if pressure > 1 && slope >= 0 {
@@ -270,7 +272,7 @@ struct ChannelRegulator {
 
     /// Hands the admitted rate out from the highest priority down. Critical is always
     /// admitted whole; it still uses up the rate.
-    private mutating func updateShares(probeShare: Double) {
+    private func updateShares(probeShare: Double) {
         guard state != .calm, let rate = admittedRate else {
             shares = [Double](repeating: 1, count: Self.priorityCount)
             return
