@@ -96,18 +96,18 @@ struct OverloadBenchmark {
     }
 
     func plans() -> [Plan] {
-        let unit = Duration.milliseconds(options.quick ? 800 : 4000)
+        let unit = Duration.milliseconds(options.quick ? 600 : 4000)
         var plans = [0.5, 1, 2, 5, 10].map { load in
             Plan(name: "\(Self.format(load))x", load: load, segments: [(unit, load)])
         }
-        let edge = options.quick ? Duration.milliseconds(700) : .seconds(2)
-        let high = options.quick ? Duration.milliseconds(1600) : .seconds(4)
+        let edge = options.quick ? Duration.milliseconds(500) : .seconds(2)
+        let high = options.quick ? Duration.milliseconds(1500) : .seconds(4)
         plans.append(
             Plan(
                 name: "step 0.5x-1.4x-0.5x", load: 1.4,
                 segments: [(edge, 0.5), (edge + high, 1.4), (edge + high + edge, 0.5)],
                 settleWindow: (edge, edge + high)))
-        let half = options.quick ? Duration.milliseconds(1500) : .seconds(4)
+        let half = options.quick ? Duration.milliseconds(1200) : .seconds(4)
         plans.append(
             Plan(
                 name: "consumer halves at 0.8x", load: 0.8, segments: [(half * 2, 0.8)],
