@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SightlineOTLP", targets: ["SightlineOTLP"]),
         .library(name: "SightlinePrometheus", targets: ["SightlinePrometheus"]),
         .library(name: "SightlineNATS", targets: ["SightlineNATS"]),
+        .library(name: "SightlinePolicyYAML", targets: ["SightlinePolicyYAML"]),
         .executable(name: "sightline", targets: ["sightline"]),
     ],
     targets: [
@@ -28,6 +29,8 @@ let package = Package(
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
         // The NATS C client (cnats 3.x), for the JetStream transport.
         .systemLibrary(name: "CNATS", pkgConfig: "libnats", providers: [.apt(["libnats-dev"])]),
+        // libyaml, for back-pressure policy files.
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
         // The OTLP/HTTP (binary protobuf) span exporter.
         .target(
@@ -39,6 +42,9 @@ let package = Package(
             dependencies: ["Sightline", "CMicroHTTPD", "CSightlineGzip"]),
         // The NATS JetStream transport and dead-letter store.
         .target(name: "SightlineNATS", dependencies: ["Sightline", "CNATS"]),
+        // Reads back-pressure policy files (YAML) into the core's policy model and reloads
+        // them when they change.
+        .target(name: "SightlinePolicyYAML", dependencies: ["Sightline", "CYAML"]),
 
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
         .target(name: "SightlineDemo", dependencies: ["Sightline"]),
@@ -47,7 +53,7 @@ let package = Package(
             name: "sightline",
             dependencies: [
                 "Sightline", "SightlineDemo", "SightlineOTLP", "SightlinePrometheus",
-                "SightlineNATS", "CNATS",
+                "SightlineNATS", "CNATS", "SightlinePolicyYAML",
             ]),
 
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
@@ -60,6 +66,8 @@ let package = Package(
             dependencies: [
                 "SightlinePrometheus", "Sightline", "SightlineTestKit", "CSightlineGzip",
             ]),
+        .testTarget(
+            name: "SightlinePolicyYAMLTests", dependencies: ["SightlinePolicyYAML", "Sightline"]),
         .testTarget(
             name: "SightlineNATSTests",
             dependencies: [

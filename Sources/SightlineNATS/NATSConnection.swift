@@ -85,8 +85,10 @@ public final class NATSConnection: Sendable {
         close()
         jsCtx_Destroy(jetStream)
         natsConnection_Destroy(handle)
-        // The client calls no callback after destroy; the events object may go.
-        Unmanaged.passUnretained(events).release()
+        // The events object is deliberately never released: the client delivers the closed
+        // callback from its own thread and may do so after destroy returns, so releasing
+        // here let that callback run on freed memory. One small object per connection stays
+        // allocated for the life of the process.
     }
 
     /// State changes so far.
@@ -164,7 +166,8 @@ public final class NATSConnection: Sendable {
             }
         }
 
-        // The callbacks get the events object, kept alive until the connection is destroyed.
+        // The callbacks get the events object, retained for the life of the process (see
+        // deinit for why).
         let context = Unmanaged.passRetained(events).toOpaque()
         try check(
             natsOptions_SetCustomReconnectDelay(

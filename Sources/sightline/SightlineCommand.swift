@@ -13,6 +13,8 @@ struct SightlineCommand {
           schema snapshot write the demo's message schemas to files, one per type and version
           schema check    compare the demo's message types with committed schema files
           dlq             list, show and redrive dead letters
+          bench overload  the back-pressure controller under measured overload, on and off
+          policy check F  validate a back-pressure policy file and print the effective policy
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -46,9 +48,13 @@ struct SightlineCommand {
                 return 0
             case ("bench", "nats"):
                 return try await NATSBenchmark.run(Array(rest.dropFirst()))
+            case ("bench", "overload"):
+                return try await runOverloadBenchmark(arguments: Array(rest.dropFirst()))
+            case ("policy", "check"):
+                return try runPolicyCheck(arguments: Array(rest.dropFirst()))
             case ("bench", _):
                 printError(
-                    "sightline bench: name a benchmark: inproc, nats, exporter or scrape\n"
+                    "sightline bench: name a benchmark: inproc, nats, overload, exporter or scrape\n"
                         + usage)
                 return 2
             case ("schema", _):
@@ -80,6 +86,8 @@ struct SightlineCommand {
         case ("schema", _): SchemaCommand.usage
         case ("bench", "nats"): NATSBenchmark.usage
         case ("dlq", _): DeadLetterCommand.usage
+        case ("bench", "overload"): overloadBenchmarkUsage
+        case ("policy", "check"): policyCheckUsage
         default: usage
         }
     }

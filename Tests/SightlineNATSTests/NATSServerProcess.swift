@@ -4,7 +4,7 @@ import Foundation
 /// directory, for one test. Stop it (or kill it) in every path; deinit kills it too.
 final class NATSServerProcess: @unchecked Sendable {
     // Used from one test at a time; the process handle is not shared across tasks.
-    let port: Int
+    private(set) var port: Int
     let storage: URL
     private var process: Process?
     private let extraArguments: [String]
@@ -29,7 +29,24 @@ final class NATSServerProcess: @unchecked Sendable {
         }
         self.extraArguments = arguments
         try FileManager.default.createDirectory(at: self.storage, withIntermediateDirectories: true)
-        try start()
+
+        // A port found free can be taken by another test's server before this one binds it;
+        // then this server exits, and a chosen port is tried again with a fresh one.
+        var attempts = port == nil ? 5 : 1
+        while true {
+            do {
+                try start()
+                return
+            } catch is PortTaken where attempts > 1 {
+                attempts -= 1
+                self.port = try Self.freePort()
+            }
+        }
+    }
+
+    struct PortTaken: Error, CustomStringConvertible {
+        var port: Int
+        var description: String { "nats-server exited at start: port \(port) is taken" }
     }
 
     deinit {
@@ -71,7 +88,11 @@ final class NATSServerProcess: @unchecked Sendable {
     private func waitUntilListening() throws {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if Self.canConnect(port: port) { return }
+            guard let process, process.isRunning else {
+                self.process = nil
+                throw PortTaken(port: port)
+            }
+            if Self.greetsAsNATS(port: port) { return }
             Thread.sleep(forTimeInterval: 0.02)
         }
         throw NSError(
@@ -107,13 +128,29 @@ final class NATSServerProcess: @unchecked Sendable {
     static func canConnect(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
+        return connect(fd, port: port)
+    }
+
+    /// True when a NATS server answers on the port: it greets every client with `INFO`.
+    static func greetsAsNATS(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard connect(fd, port: port) else { return false }
+        var greeting = [UInt8](repeating: 0, count: 4)
+        let count = recv(fd, &greeting, 4, Int32(MSG_WAITALL))
+        return count == 4 && greeting == Array("INFO".utf8)
+    }
+
+    private static func connect(_ fd: Int32, port: Int) -> Bool {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
         return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                Foundation.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
     }

@@ -8,10 +8,14 @@ extension Bus {
     ///
     /// - Throws: ``BusError`` `queueFull` when a group has no room (after waiting, unless
     ///   `options.whenFull` is `.fail`), `shuttingDown`, `handlerFailed` from an inline
-    ///   handler, `encodingFailed`.
+    ///   handler, `encodingFailed`, `shed` when the admission control refuses it (after
+    ///   waiting out a throttle delay when it asks for one).
     public func publish<E: Event>(_ event: E, options: PublishOptions = PublishOptions())
         async throws
     {
+        try checkIntake()
+        try await admit(
+            channel: E.channel, priority: options.priority ?? event.priority, options: options)
         let envelope = try makeEnvelope(for: event, options: options)
         let targets = routes.withLock {
             $0.targets(channel: envelope.channel, messageType: envelope.messageType)
@@ -28,6 +32,9 @@ extension Bus {
     public func send<C: Command>(_ command: C, options: PublishOptions = PublishOptions())
         async throws
     {
+        try checkIntake()
+        try await admit(
+            channel: C.channel, priority: options.priority ?? command.priority, options: options)
         let envelope = try makeEnvelope(for: command, options: options)
         let targets = try singleHandlerTargets(for: envelope)
         try await produce(envelope, to: targets, options: options, operation: "send")
@@ -41,6 +48,9 @@ extension Bus {
     public func request<R: Request>(
         _ request: R, timeout: Duration, options: PublishOptions = PublishOptions()
     ) async throws -> R.Reply {
+        try checkIntake()
+        try await admit(
+            channel: R.channel, priority: options.priority ?? request.priority, options: options)
         var envelope = try makeEnvelope(for: request, options: options)
         envelope.replyTo = replyAddress
         let targets = try singleHandlerTargets(for: envelope)

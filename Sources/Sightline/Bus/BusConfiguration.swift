@@ -22,6 +22,10 @@ public struct BusConfiguration: Sendable {
     public var tracer: Tracer
     /// Where the bus records its metrics; nil (the default) records none.
     public var metrics: BusMetrics?
+    /// Consulted by `publish`, `send` and `request` before each message is built: admit,
+    /// throttle (wait, then go on) or shed (throw `shed`). Default nil: everything is
+    /// admitted and only the bounded queues push back.
+    public var admission: (any AdmissionControl)?
 
     public init(
         transport: (any Transport)? = nil, deadLetterStore: (any DeadLetterStore)? = nil,
@@ -29,7 +33,7 @@ public struct BusConfiguration: Sendable {
         logger: Logger = .standardError, randomSeed: UInt64? = nil,
         defaultFullQueueTimeout: Duration = .seconds(30),
         envelopeLimits: EnvelopeLimits = .standard, tracer: Tracer = .disabled,
-        metrics: BusMetrics? = nil
+        metrics: BusMetrics? = nil, admission: (any AdmissionControl)? = nil
     ) {
         self.transport = transport
         self.deadLetterStore = deadLetterStore
@@ -41,6 +45,7 @@ public struct BusConfiguration: Sendable {
         self.envelopeLimits = envelopeLimits
         self.tracer = tracer
         self.metrics = metrics
+        self.admission = admission
     }
 }
 
@@ -107,11 +112,14 @@ public struct PublishOptions: Sendable {
     public var links: [SpanLink]
     /// After this long the message is dead-lettered as expired instead of handled.
     public var timeToLive: Duration?
+    /// The producer's name, which the admission control's policy maps to a priority, a
+    /// cohort and a tolerance for delay. Nil: an unnamed producer.
+    public var producer: String?
 
     public init(
         priority: Priority? = nil, partitionKey: String? = nil,
         whenFull: FullQueueBehavior? = nil, headers: [String: String] = [:],
-        links: [SpanLink] = [], timeToLive: Duration? = nil
+        links: [SpanLink] = [], timeToLive: Duration? = nil, producer: String? = nil
     ) {
         self.priority = priority
         self.partitionKey = partitionKey
@@ -119,5 +127,6 @@ public struct PublishOptions: Sendable {
         self.headers = headers
         self.links = links
         self.timeToLive = timeToLive
+        self.producer = producer
     }
 }

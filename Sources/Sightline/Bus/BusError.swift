@@ -25,21 +25,27 @@ public struct BusError: Error, Hashable, Sendable, CustomStringConvertible {
         case deadLetterNotFound
         /// An inline handler failed; the underlying error is its last failure.
         case handlerFailed
+        /// The admission control shed the message under pressure or a memory limit;
+        /// ``BusError/retryAfter`` says when to offer it again.
+        case shed
     }
 
     public var code: Code
     public var message: String
+    /// For `shed`: how long to wait before offering the message again.
+    public var retryAfter: Duration?
     /// True when the same call may succeed later (a full queue, a timeout).
     public var isRetryable: Bool {
         switch code {
-        case .queueFull, .requestTimedOut: true
+        case .queueFull, .requestTimedOut, .shed: true
         default: false
         }
     }
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
