@@ -1,3 +1,5 @@
+import Sightline
+
 /// The demo's settings, as the `sightline demo` flags set them.
 public struct DemoConfiguration: Sendable {
     /// The purchase log to replay.
@@ -9,6 +11,10 @@ public struct DemoConfiguration: Sendable {
     public var speedup: Double = 4_000_000
     /// The share of handler attempts that fail with a transient error.
     public var failureRate: Double = 0.02
+    /// The back-pressure policy of the demo's bus; nil runs without a controller.
+    public var backPressurePolicy: BackPressurePolicy? = DemoBackPressure.standardPolicy
+    /// How long the reporting consumer takes per insight.
+    public var insightServiceTime: Duration = .microseconds(80)
     /// Seeds the failure injection and the retry jitter.
     public var seed: UInt64 = 1997
     /// Orders from this day (`yyyymmdd`) on are published as `OrderPlaced` version 2;

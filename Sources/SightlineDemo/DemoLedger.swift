@@ -1,3 +1,4 @@
+import Sightline
 import Synchronization
 
 /// Keeps the demo's own account of what each group handled, so that the summary can prove
@@ -11,6 +12,18 @@ final class DemoLedger: Sendable {
         var lastCreditOrder: [String: Int] = [:]
         var orderViolations = 0
         var published = 0
+        var insights: [InsightOutcome: [Priority: Int]] = [:]
+        var insightsReported = 0
+        var shedByMonth: [Int: Int] = [:]
+    }
+
+    /// What became of an insight a handler tried to publish.
+    enum InsightOutcome: String, CaseIterable {
+        case published
+        /// Refused by the back-pressure controller.
+        case shed
+        /// Refused by the reporting group's full queue.
+        case refused
     }
 
     private let state: Mutex<State>
@@ -25,6 +38,44 @@ final class DemoLedger: Sendable {
 
     func recordPublished() {
         state.withLock { $0.published += 1 }
+    }
+
+    /// - Parameter day: the order's day (`yyyymmdd`), so that sheds can be shown by month.
+    func recordInsight(priority: Priority, outcome: InsightOutcome, day: Int) {
+        state.withLock { state in
+            state.insights[outcome, default: [:]][priority, default: 0] += 1
+            if outcome == .shed { state.shedByMonth[day / 100, default: 0] += 1 }
+        }
+    }
+
+    /// Shed insights per month of the orders' dates, keyed `yyyy-mm`.
+    var shedByMonth: [String: Int] {
+        state.withLock { state in
+            var months: [String: Int] = [:]
+            for (month, count) in state.shedByMonth {
+                months["\(month / 100)-\(month % 100 < 10 ? "0" : "")\(month % 100)"] = count
+            }
+            return months
+        }
+    }
+
+    func recordInsightReported() {
+        state.withLock { $0.insightsReported += 1 }
+    }
+
+    /// Insight counts by outcome and priority name, and how many reporting handled.
+    var insights: (byOutcome: [String: [String: Int]], reported: Int) {
+        state.withLock { state in
+            var byOutcome: [String: [String: Int]] = [:]
+            for outcome in InsightOutcome.allCases {
+                var counts: [String: Int] = [:]
+                for priority in [Priority.high, .low] {
+                    counts[priority.rawValue] = state.insights[outcome]?[priority] ?? 0
+                }
+                byOutcome[outcome.rawValue] = counts
+            }
+            return (byOutcome, state.insightsReported)
+        }
     }
 
     func recordAttempt(_ attempt: Int) {

@@ -40,17 +40,21 @@ public struct DemoRunner: Sendable {
         ).sorted { ($0.day, $0.index) < ($1.day, $1.index) }
         let ledger = DemoLedger(orderCount: purchases.count)
         let clock = SystemClock()
+        let controller = try configuration.backPressurePolicy.map {
+            try BackPressureController(policy: $0, logger: logger)
+        }
         let bus = Bus(
             configuration: BusConfiguration(
                 transport: configuration.engine?.transport,
                 deadLetterStore: configuration.engine?.deadLetterStore, clock: clock,
                 logger: logger, randomSeed: configuration.seed, tracer: tracer,
-                metrics: metrics))
+                metrics: metrics, admission: controller))
         if let engine = configuration.engine, engine.role != .all {
             return try await run(
                 role: engine, purchases: purchases, bus: bus, ledger: ledger, clock: clock)
         }
         try await subscribe(bus: bus, ledger: ledger)
+        let monitor = controller.map { BackPressure.start(bus: bus, controller: $0) }
 
         let reporter = progress.map { report in
             Task {
@@ -62,6 +66,7 @@ public struct DemoRunner: Sendable {
         }
         let started = clock.now()
         try await replay(purchases, on: bus, ledger: ledger, clock: clock)
+        monitor?.stop()
         let report = await bus.shutdown(deadline: .seconds(120))
         let duration = clock.now() - started
         reporter?.cancel()
@@ -90,11 +95,18 @@ public struct DemoRunner: Sendable {
                 if group == .billing {
                     let command = ReserveCredit(
                         orderIndex: order.orderIndex, customerID: order.customerID,
-                        dollars: order.dollars)
+                        dollars: order.dollars, day: order.day)
                     try await bus.send(command)
                     ledger.recordPublished()
                 }
                 ledger.recordHandled(orderIndex: order.orderIndex, by: group)
+                if group == .analytics {
+                    let insight = OrderInsight(
+                        orderIndex: order.orderIndex, source: "analytics", day: order.day,
+                        dollars: order.dollars)
+                    await DemoBackPressure.publish(
+                        insight, producer: .analytics, priority: .low, on: bus, ledger: ledger)
+                }
             }
         }
 
@@ -105,7 +117,16 @@ public struct DemoRunner: Sendable {
             try failures.check(command.orderIndex, .credit, context.attempt)
             ledger.recordCredit(orderIndex: command.orderIndex, customerID: command.customerID)
             ledger.recordHandled(orderIndex: command.orderIndex, by: .credit)
+            if command.dollars >= DemoBackPressure.billingInsightMinimum {
+                let insight = OrderInsight(
+                    orderIndex: command.orderIndex, source: "billing", day: command.day ?? 0,
+                    dollars: command.dollars)
+                await DemoBackPressure.publish(
+                    insight, producer: .billing, priority: .high, on: bus, ledger: ledger)
+            }
         }
+        try await DemoBackPressure.subscribeReporting(
+            bus: bus, serviceTime: configuration.insightServiceTime, ledger: ledger)
     }
 
     /// Publishes the purchases in date order; with a speedup, each day's orders wait until
@@ -160,6 +181,9 @@ public struct DemoRunner: Sendable {
             duplicates: snapshot.duplicates, orderViolations: snapshot.orderViolations,
             unfinished: report.unfinishedCount, durationSeconds: duration.seconds,
             messagesPerSecond: Double(handledTotal) / seconds,
+            insights: DemoSummary.Insights(
+                byOutcome: ledger.insights.byOutcome, reported: ledger.insights.reported,
+                shedByMonth: ledger.shedByMonth),
             ordersByVersion: ordersByVersion(purchases),
             unreadableMessages: unreadableCount(purchases))
     }

@@ -32,6 +32,24 @@ public struct DemoSummary: Encodable, Sendable {
     /// Successful handlings per second over the run.
     public var messagesPerSecond: Double
     /// Orders published per `OrderPlaced` schema version ("1", "2").
+    /// Insights about orders (billing's at high priority, analytics' at low) and what the
+    /// back-pressure controller made of them.
+    public struct Insights: Encodable, Sendable {
+        /// Counts by outcome (`published`, `shed`, `refused`), then by priority.
+        public var byOutcome: [String: [String: Int]]
+        /// Insights the reporting consumer handled.
+        public var reported: Int
+        /// Shed insights by the month of their order (`yyyy-mm`).
+        public var shedByMonth: [String: Int]
+
+        enum CodingKeys: String, CodingKey {
+            case byOutcome = "by_outcome"
+            case reported
+            case shedByMonth = "shed_by_month"
+        }
+    }
+
+    public var insights = Insights(byOutcome: [:], reported: 0, shedByMonth: [:])
     public var ordersByVersion: [String: Int] = [:]
     /// Deliberately unreadable messages (a future version) published; each order group
     /// dead-letters every one as `unknown_version`.
@@ -51,6 +69,7 @@ public struct DemoSummary: Encodable, Sendable {
         case messagesPerSecond = "messages_per_second"
         case complete
         case consistent
+        case insights
         case ordersByVersion = "orders_by_version"
         case unreadableMessages = "unreadable_messages"
     }
@@ -68,6 +87,7 @@ public struct DemoSummary: Encodable, Sendable {
         try container.encode(unfinished, forKey: .unfinished)
         try container.encode(durationSeconds, forKey: .durationSeconds)
         try container.encode(messagesPerSecond, forKey: .messagesPerSecond)
+        try container.encode(insights, forKey: .insights)
         try container.encode(ordersByVersion, forKey: .ordersByVersion)
         try container.encode(unreadableMessages, forKey: .unreadableMessages)
         try container.encode(isComplete, forKey: .complete)

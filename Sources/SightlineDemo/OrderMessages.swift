@@ -47,6 +47,9 @@ public struct ReserveCredit: Command {
     public var orderIndex: Int
     public var customerID: String
     public var dollars: Double
+    /// The order's day (`yyyymmdd`); optional, so that senders of the first version of this
+    /// command stay compatible.
+    public var day: Int?
 
     public var partitionKey: String? { customerID }
 

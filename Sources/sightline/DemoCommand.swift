@@ -1,6 +1,7 @@
 import Foundation
 import Sightline
 import SightlineDemo
+import SightlinePolicyYAML
 
 /// `sightline demo`: the order workflow on the CDNOW purchase log.
 enum DemoCommand {
@@ -20,6 +21,8 @@ enum DemoCommand {
                               (default 2; 0 turns tracing off)
           --metrics-port P    serve Prometheus metrics on P (0: a free port, printed)
           --linger S          keep serving /metrics S seconds after the run (default 0)
+          --policy FILE       back-pressure policy (YAML); `none` runs without a controller
+                              (default: a 100 ms lag target on the insights channel)
           --unreadable-share R  share of orders followed by an unreadable future version,
                               dead-lettered as unknown_version (default 0)
         Tracing follows the OTEL_* variables; with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go
@@ -32,7 +35,7 @@ enum DemoCommand {
             words, switchNames: ["--json", "--verbose"],
             valueNames: Set([
                 "--orders", "--limit", "--speedup", "--failure-rate", "--seed", "--show-traces",
-                "--metrics-port", "--linger", "--unreadable-share",
+                "--metrics-port", "--linger", "--unreadable-share", "--policy",
             ]).union(DemoEngineOptions.valueNames))
         try arguments.requireNoPositional()
         let environment = ProcessInfo.processInfo.environment
@@ -53,6 +56,11 @@ enum DemoCommand {
             configuration.seed = UInt64(seed)
         }
         let json = arguments.has("--json")
+        switch arguments.string("--policy") {
+        case nil: break
+        case "none": configuration.backPressurePolicy = nil
+        case let path?: configuration.backPressurePolicy = try PolicyFile.load(path: path)
+        }
         let logger = Logger(
             sink: StandardErrorLogSink(),
             minimumLevel: arguments.has("--verbose") ? .debug : .warning)
@@ -103,6 +111,24 @@ enum DemoCommand {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
+    /// Published and shed insights by priority, and the months in which shedding happened.
+    private static func insightLine(_ insights: DemoSummary.Insights) -> String {
+        func counts(_ outcome: String) -> String {
+            let byPriority = insights.byOutcome[outcome] ?? [:]
+            return "high \(byPriority["high"] ?? 0), low \(byPriority["low"] ?? 0)"
+        }
+        let months = insights.shedByMonth.keys.sorted().map {
+            "\($0): \(insights.shedByMonth[$0]!)"
+        }
+        var line = "published \(counts("published")); shed \(counts("shed")); "
+        line += "refused by a full queue \(counts("refused")); "
+        line += "reported \(insights.reported)"
+        if !months.isEmpty {
+            line += "\n                  shed by month  " + months.joined(separator: ", ")
+        }
+        return line
+    }
+
     private static func printHuman(_ summary: DemoSummary) {
         let groups = summary.delivered.keys.sorted().map { "\($0) \(summary.delivered[$0]!)" }
         let reasons = summary.deadLettered.byReason.keys.sorted().map {
@@ -119,6 +145,7 @@ enum DemoCommand {
             unfinished \(summary.unfinished)
               duration        \(String(format: "%.2f", summary.durationSeconds)) s, \
             \(String(format: "%.0f", summary.messagesPerSecond)) messages/s
+              insights        \(insightLine(summary.insights))
               consistent      \(summary.isConsistent ? "yes" : "no")
             """)
     }

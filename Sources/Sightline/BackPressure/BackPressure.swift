@@ -13,7 +13,28 @@ public enum BackPressure {
         let monitor = LagMonitor(
             source: { [weak bus] in bus?.lagReports() ?? [:] }, controller: controller,
             clock: clock ?? bus.clock)
+        if let metrics = bus.metrics {
+            installCollectHook(metrics: metrics, controller: controller)
+        }
         monitor.start()
         return monitor
+    }
+
+    /// Publishes the controller's pressure per channel and admitted rate per priority at
+    /// scrape time. A channel that is not regulated admits everything: its admitted rate
+    /// reads as its offered rate.
+    static func installCollectHook(metrics: BusMetrics, controller: BackPressureController) {
+        metrics.registry.addCollectHook { [weak controller] in
+            guard let statistics = controller?.statistics() else { return }
+            for (channel, state) in statistics.channels {
+                metrics.backPressurePressure.labels(channel).set(state.pressure)
+                for priority in Priority.allCases {
+                    let rate =
+                        state.admittedRateByPriority[priority]
+                        ?? state.offeredRate[priority] ?? 0
+                    metrics.backPressureAdmittedRate.labels(channel, priority.rawValue).set(rate)
+                }
+            }
+        }
     }
 }

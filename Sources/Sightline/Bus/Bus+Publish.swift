@@ -14,13 +14,14 @@ extension Bus {
         async throws
     {
         try checkIntake()
-        try await admit(
+        let throttled = try await admit(
             channel: E.channel, priority: options.priority ?? event.priority, options: options)
         let envelope = try makeEnvelope(for: event, options: options)
         let targets = routes.withLock {
             $0.targets(channel: envelope.channel, messageType: envelope.messageType)
         }.filter { contracts.admits(envelope, to: $0.key) }
-        try await produce(envelope, to: targets, options: options, operation: "publish")
+        try await produce(
+            envelope, to: targets, options: options, operation: "publish", throttled: throttled)
     }
 
     /// Sends a command to its one handler.
@@ -33,11 +34,12 @@ extension Bus {
         async throws
     {
         try checkIntake()
-        try await admit(
+        let throttled = try await admit(
             channel: C.channel, priority: options.priority ?? command.priority, options: options)
         let envelope = try makeEnvelope(for: command, options: options)
         let targets = try singleHandlerTargets(for: envelope)
-        try await produce(envelope, to: targets, options: options, operation: "send")
+        try await produce(
+            envelope, to: targets, options: options, operation: "send", throttled: throttled)
     }
 
     /// Sends a request to its one handler and waits for the reply.
@@ -49,7 +51,7 @@ extension Bus {
         _ request: R, timeout: Duration, options: PublishOptions = PublishOptions()
     ) async throws -> R.Reply {
         try checkIntake()
-        try await admit(
+        let throttled = try await admit(
             channel: R.channel, priority: options.priority ?? request.priority, options: options)
         var envelope = try makeEnvelope(for: request, options: options)
         envelope.replyTo = replyAddress
@@ -72,7 +74,8 @@ extension Bus {
                 let requestEnvelope = envelope
                 return try await awaitReply(to: requestEnvelope.id, timeout: timeout) {
                     try await self.produce(
-                        requestEnvelope, to: targets, options: options, operation: "send")
+                        requestEnvelope, to: targets, options: options, operation: "send",
+                        throttled: throttled)
                 }
             }
         } catch {
@@ -157,11 +160,16 @@ extension Bus {
     /// Publishes one envelope inside its PRODUCER span and records the publish metrics.
     func produce(
         _ envelope: Envelope, to targets: [Subscription], options: PublishOptions,
-        operation: String
+        operation: String, throttled: Duration? = nil
     ) async throws {
         var envelope = envelope
         let started = clock.now()
         let span = startProducerSpan(for: &envelope, operation: operation)
+        if let throttled {
+            span.addEvent(
+                "sightline.throttled",
+                attributes: ["sightline.throttle.delay_seconds": .double(throttled.seconds)])
+        }
         do {
             try await dispatch(envelope, to: targets, options: options)
         } catch {
