@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "SightlineTestKit", targets: ["SightlineTestKit"]),
         .library(name: "SightlineOTLP", targets: ["SightlineOTLP"]),
         .library(name: "SightlinePrometheus", targets: ["SightlinePrometheus"]),
+        .library(name: "SightlineSQLite", targets: ["SightlineSQLite"]),
         .executable(name: "sightline", targets: ["sightline"]),
     ],
     targets: [
@@ -26,6 +27,10 @@ let package = Package(
         // libmicrohttpd behind a non-variadic C shim, for the /metrics server.
         .target(name: "CMicroHTTPD", linkerSettings: [.linkedLibrary("microhttpd")]),
 
+        // SQLite (Debian libsqlite3-dev) for the durable stores.
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
         // The OTLP/HTTP (binary protobuf) span exporter.
         .target(
             name: "SightlineOTLP",
@@ -35,18 +40,27 @@ let package = Package(
             name: "SightlinePrometheus",
             dependencies: ["Sightline", "CMicroHTTPD", "CSightlineGzip"]),
 
+        // Outbox, inbox and durable dead letters on SQLite.
+        .target(name: "SightlineSQLite", dependencies: ["Sightline", "CSQLite"]),
+
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
         .target(name: "SightlineDemo", dependencies: ["Sightline"]),
         // The command: demo, bench and operator tools.
         .executableTarget(
             name: "sightline",
-            dependencies: ["Sightline", "SightlineDemo", "SightlineOTLP", "SightlinePrometheus"]),
+            dependencies: [
+                "Sightline", "SightlineDemo", "SightlineOTLP", "SightlinePrometheus",
+                "SightlineSQLite",
+            ]),
 
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
         .testTarget(name: "SightlineDemoTests", dependencies: ["SightlineDemo", "Sightline"]),
         .testTarget(
             name: "SightlineOTLPTests",
             dependencies: ["SightlineOTLP", "Sightline", "COTLPProto", "CSightlineGzip"]),
+        .testTarget(
+            name: "SightlineSQLiteTests",
+            dependencies: ["SightlineSQLite", "Sightline", "SightlineTestKit", "CSQLite"]),
         .testTarget(
             name: "SightlinePrometheusTests",
             dependencies: [
