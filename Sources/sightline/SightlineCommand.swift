@@ -9,6 +9,8 @@ struct SightlineCommand {
           bench inproc    measure in-process publish-to-handled throughput and latency
           bench exporter  measure OTLP span encoding and delivery to a local receiver
           bench scrape    measure rendering a /metrics scrape with a demo's series
+          bench outbox    measure staging and relaying through the SQLite outbox
+          dlq             list, show and redrive dead letters in a SQLite store
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -40,6 +42,10 @@ struct SightlineCommand {
             case ("bench", "exporter"):
                 try await runExporterBenchmark(arguments: Array(rest.dropFirst()))
                 return 0
+            case ("dlq", _):
+                return try await DLQCommand.run(rest)
+            case ("bench", "outbox"):
+                return try await OutboxBenchmark.run(Array(rest.dropFirst()))
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
@@ -61,6 +67,8 @@ struct SightlineCommand {
         case ("demo", _): DemoCommand.usage
         case ("bench", "inproc"): InprocBenchmark.usage
         case ("bench", "scrape"): ScrapeBenchmark.usage
+        case ("bench", "outbox"): OutboxBenchmark.usage
+        case ("dlq", _): DLQCommand.usage
         default: usage
         }
     }
