@@ -98,6 +98,7 @@ public final class SQLiteStore: Sendable {
 
     /// Runs `body` on the store's thread with the raw connection, outside any transaction
     /// unless `body` opens one.
+    @discardableResult
     func perform<T: Sendable>(_ body: @escaping @Sendable (SQLiteConnection) throws -> T)
         async throws -> T
     {
