@@ -53,6 +53,23 @@ enum SQLiteSchema {
         );
         CREATE INDEX dead_letters_redrive ON dead_letters (redrive_requested_at)
             WHERE redrive_requested_at IS NOT NULL;
+        """,
+        // 2: saga instances.
         """
+        CREATE TABLE saga_instances (
+            id TEXT PRIMARY KEY,
+            saga TEXT NOT NULL,
+            data BLOB NOT NULL,
+            step INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            started_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            deadline_at REAL,
+            traceparent TEXT
+        );
+        CREATE INDEX saga_instances_deadline ON saga_instances (deadline_at)
+            WHERE status = 'running';
+        """,
     ]
 }

@@ -1,8 +1,9 @@
 import CSQLite
 import Foundation
 import Sightline
-import SightlineSQLite
 import Testing
+
+@testable import SightlineSQLite
 
 @Suite struct SQLiteStoreTests {
     let directory: TemporaryDirectory
@@ -23,7 +24,7 @@ import Testing
         }
         await store.close()
 
-        #expect(version == 1)
+        #expect(version == 2)
         #expect(mode == "wal")
         directory.remove()
     }
@@ -45,7 +46,33 @@ import Testing
         await second.close()
 
         #expect(rows == [SQLiteRow([.integer(7), .real(12.5)])])
-        #expect(version == 1)
+        #expect(version == 2)
+        directory.remove()
+    }
+
+    @Test func open_whenSchemaIsAtVersion1_migratesItKeepingItsRows() async throws {
+        let path = directory.path("v1.db")
+        try RawSQLite.execute(
+            SQLiteSchema.migrations[0]
+                + """
+                ;
+                PRAGMA application_id = 1397181518; PRAGMA user_version = 1;
+                INSERT INTO inbox VALUES ('billing', 'm-1', 1.5);
+                """, at: path)
+
+        let store = try await SQLiteStore.open(path: path)
+        let version = try await store.schemaVersion()
+        let rows = try await store.unitOfWork { uow in
+            (
+                try uow.query("SELECT message_id FROM inbox"),
+                try uow.query("SELECT count(*) FROM saga_instances")
+            )
+        }
+        await store.close()
+
+        #expect(version == 2)
+        #expect(rows.0 == [SQLiteRow([.text("m-1")])])
+        #expect(rows.1 == [SQLiteRow([.integer(0)])])
         directory.remove()
     }
 
