@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "SightlineSQLite", dependencies: ["Sightline", "CSQLite"]),
 
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
-        .target(name: "SightlineDemo", dependencies: ["Sightline"]),
+        .target(name: "SightlineDemo", dependencies: ["Sightline", "SightlineSQLite"]),
         // The command: demo, bench and operator tools.
         .executableTarget(
             name: "sightline",
