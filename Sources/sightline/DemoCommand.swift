@@ -73,6 +73,9 @@ enum DemoCommand {
                 print(String(decoding: try encoder.encode(summary), as: UTF8.self))
             } else {
                 print(summary.text)
+                if let trees = observability.traceTrees?.render(), !trees.isEmpty {
+                    print("\nTraces of the first sagas:\n\(trees)")
+                }
             }
             observability.server?.stop()
             return summary.isComplete ? 0 : 1
