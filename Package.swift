@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "SightlinePrometheus", targets: ["SightlinePrometheus"]),
         .library(name: "SightlineNATS", targets: ["SightlineNATS"]),
         .library(name: "SightlinePolicyYAML", targets: ["SightlinePolicyYAML"]),
+        .library(name: "SightlineSQLite", targets: ["SightlineSQLite"]),
         .executable(name: "sightline", targets: ["sightline"]),
     ],
     targets: [
@@ -32,6 +33,10 @@ let package = Package(
         // libyaml, for back-pressure policy files.
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
 
+        // SQLite (Debian libsqlite3-dev) for the durable stores.
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
         // The OTLP/HTTP (binary protobuf) span exporter.
         .target(
             name: "SightlineOTLP",
@@ -46,14 +51,18 @@ let package = Package(
         // them when they change.
         .target(name: "SightlinePolicyYAML", dependencies: ["Sightline", "CYAML"]),
 
+        // Outbox, inbox and durable dead letters on SQLite.
+        .target(name: "SightlineSQLite", dependencies: ["Sightline", "CSQLite"]),
+
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
-        .target(name: "SightlineDemo", dependencies: ["Sightline"]),
+        .target(name: "SightlineDemo", dependencies: ["Sightline", "SightlineSQLite"]),
         // The command: demo, bench and operator tools.
         .executableTarget(
             name: "sightline",
             dependencies: [
                 "Sightline", "SightlineDemo", "SightlineOTLP", "SightlinePrometheus",
                 "SightlineNATS", "CNATS", "SightlinePolicyYAML",
+                "SightlineSQLite",
             ]),
 
         .testTarget(name: "SightlineTests", dependencies: ["Sightline", "SightlineTestKit"]),
@@ -61,6 +70,9 @@ let package = Package(
         .testTarget(
             name: "SightlineOTLPTests",
             dependencies: ["SightlineOTLP", "Sightline", "COTLPProto", "CSightlineGzip"]),
+        .testTarget(
+            name: "SightlineSQLiteTests",
+            dependencies: ["SightlineSQLite", "Sightline", "SightlineTestKit", "CSQLite"]),
         .testTarget(
             name: "SightlinePrometheusTests",
             dependencies: [

@@ -100,7 +100,7 @@ public struct DemoRunner: Sendable {
                     ledger.recordPublished()
                 }
                 ledger.recordHandled(orderIndex: order.orderIndex, by: group)
-                if group == .analytics {
+                if group == .analytics && insightsEnabled {
                     let insight = OrderInsight(
                         orderIndex: order.orderIndex, source: "analytics", day: order.day,
                         dollars: order.dollars)
@@ -117,7 +117,7 @@ public struct DemoRunner: Sendable {
             try failures.check(command.orderIndex, .credit, context.attempt)
             ledger.recordCredit(orderIndex: command.orderIndex, customerID: command.customerID)
             ledger.recordHandled(orderIndex: command.orderIndex, by: .credit)
-            if command.dollars >= DemoBackPressure.billingInsightMinimum {
+            if insightsEnabled && command.dollars >= DemoBackPressure.billingInsightMinimum {
                 let insight = OrderInsight(
                     orderIndex: command.orderIndex, source: "billing", day: command.day ?? 0,
                     dollars: command.dollars)
@@ -125,9 +125,17 @@ public struct DemoRunner: Sendable {
                     insight, producer: .billing, priority: .high, on: bus, ledger: ledger)
             }
         }
-        try await DemoBackPressure.subscribeReporting(
-            bus: bus, serviceTime: configuration.insightServiceTime, ledger: ledger)
+        if insightsEnabled {
+            try await DemoBackPressure.subscribeReporting(
+                bus: bus, serviceTime: configuration.insightServiceTime, ledger: ledger)
+        }
     }
+
+    /// The insights flow shows in-process back-pressure; over a distributed engine it is
+    /// off.
+    // Not yet: the controller does not take lag reports from other processes, so a
+    // distributed demo has no back-pressure to show.
+    var insightsEnabled: Bool { configuration.engine == nil }
 
     /// Publishes the purchases in date order; with a speedup, each day's orders wait until
     /// that day comes on the compressed clock.

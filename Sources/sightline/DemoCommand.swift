@@ -8,7 +8,7 @@ enum DemoCommand {
     static let usage = """
         usage: sightline demo [--orders FILE] [--limit N] [--speedup X] [--failure-rate R]
                               [--seed S] [--json] [--verbose] [--show-traces N]
-                              [--metrics-port P] [--linger S]
+                              [--metrics-port P] [--linger S] [--store PATH]
           --orders FILE       the CDNOW purchase log (default: $SIGHTLINE_CDNOW, or
                               .cache/cdnow/CDNOW_master.txt as scripts/fetch-cdnow leaves it)
           --limit N           replay only the first N purchases
@@ -25,6 +25,8 @@ enum DemoCommand {
                               (default: a 100 ms lag target on the insights channel)
           --unreadable-share R  share of orders followed by an unreadable future version,
                               dead-lettered as unknown_version (default 0)
+          --store PATH        run the workflow as a saga kept in this SQLite store; run
+                              again on the same store to resume a stopped run
         Tracing follows the OTEL_* variables; with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go
         to that collector over OTLP/HTTP.
         \(DemoEngineOptions.usage)
@@ -35,7 +37,7 @@ enum DemoCommand {
             words, switchNames: ["--json", "--verbose"],
             valueNames: Set([
                 "--orders", "--limit", "--speedup", "--failure-rate", "--seed", "--show-traces",
-                "--metrics-port", "--linger", "--unreadable-share", "--policy",
+                "--metrics-port", "--linger", "--unreadable-share", "--policy", "--store",
             ]).union(DemoEngineOptions.valueNames))
         try arguments.requireNoPositional()
         let environment = ProcessInfo.processInfo.environment
@@ -73,6 +75,26 @@ enum DemoCommand {
             metricsPort: try arguments.int("--metrics-port", range: 0...65535), logger: logger)
         if let port = observability.server?.boundPort {
             SightlineCommand.printError("serving metrics on http://127.0.0.1:\(port)/metrics")
+        }
+
+        if let storePath = arguments.string("--store") {
+            let summary = try await SagaDemoRunner(
+                configuration: configuration, storePath: storePath, logger: logger,
+                tracer: observability.tracer, metrics: observability.metrics
+            ).run()
+            await observability.flush()
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+            } else {
+                print(summary.text)
+                if let trees = observability.traceTrees?.render(), !trees.isEmpty {
+                    print("\nTraces of the first sagas:\n\(trees)")
+                }
+            }
+            observability.server?.stop()
+            return summary.isComplete ? 0 : 1
         }
 
         let showProgress = isatty(STDERR_FILENO) == 1

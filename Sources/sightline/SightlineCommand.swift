@@ -12,9 +12,10 @@ struct SightlineCommand {
           bench scrape    measure rendering a /metrics scrape with a demo's series
           schema snapshot write the demo's message schemas to files, one per type and version
           schema check    compare the demo's message types with committed schema files
-          dlq             list, show and redrive dead letters
+          dlq             list, show and redrive dead letters (--store PATH or --transport URL)
           bench overload  the back-pressure controller under measured overload, on and off
           policy check F  validate a back-pressure policy file and print the effective policy
+          bench outbox    measure staging and relaying through the SQLite outbox
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -59,8 +60,12 @@ struct SightlineCommand {
                 return 2
             case ("schema", _):
                 return try SchemaCommand.run(rest)
+            case ("dlq", _) where rest.contains("--store"):
+                return try await DLQCommand.run(rest)
             case ("dlq", _):
                 return try await DeadLetterCommand.run(rest)
+            case ("bench", "outbox"):
+                return try await OutboxBenchmark.run(Array(rest.dropFirst()))
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
@@ -85,9 +90,10 @@ struct SightlineCommand {
         case ("bench", "exporter"): ExporterBenchmarkOptions.usage
         case ("schema", _): SchemaCommand.usage
         case ("bench", "nats"): NATSBenchmark.usage
-        case ("dlq", _): DeadLetterCommand.usage
+        case ("dlq", _): DLQCommand.usage + "\n" + DeadLetterCommand.usage
         case ("bench", "overload"): overloadBenchmarkUsage
         case ("policy", "check"): policyCheckUsage
+        case ("bench", "outbox"): OutboxBenchmark.usage
         default: usage
         }
     }
