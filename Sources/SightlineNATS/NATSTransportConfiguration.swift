@@ -80,8 +80,7 @@ public struct NATSTransportConfiguration: Sendable {
     public var orderedPartitions: Bool
     /// Stream settings per channel; channels not listed use `defaultStream`.
     public var streams: [String: NATSStreamSettings]
-    /// Default: ``NATSStreamSettings/init(retention:storage:replicas:maximumAge:maximumMessages:maximumBytes:refuseWhenFull:duplicateWindow:)``
-    /// with its defaults.
+    /// Default: ``NATSStreamSettings``'s initializer with all of its defaults.
     public var defaultStream: NATSStreamSettings
     /// Start positions per group name; groups not listed use `defaultStart`.
     public var starts: [String: NATSStartPosition]

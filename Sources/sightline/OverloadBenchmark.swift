@@ -582,7 +582,8 @@ struct OverloadReport: Encodable {
                 goal: "no priority shed while a lower one is admitted above its probe share",
                 measured: "\(violations) of \(shedding) quarter-second windows with shedding "
                     + String(
-                        format: "(lower priority admitted above %.0f%%)", (probeShare + 0.05) * 100),
+                        format: "(lower priority admitted above %.0f%%)",
+                        (probeShare + 0.05) * 100),
                 met: violations == 0))
 
         if let step = phase("step 0.5x-1.4x-0.5x", on: true) {

@@ -55,7 +55,8 @@ struct SightlineCommand {
                 return try runPolicyCheck(arguments: Array(rest.dropFirst()))
             case ("bench", _):
                 printError(
-                    "sightline bench: name a benchmark: inproc, nats, overload, exporter or scrape\n"
+                    "sightline bench: name a benchmark: inproc, nats, overload, outbox, "
+                        + "exporter or scrape\n"
                         + usage)
                 return 2
             case ("schema", _):

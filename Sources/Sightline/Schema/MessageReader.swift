@@ -71,10 +71,9 @@ struct MessageReader<M: Message>: Sendable {
         if received == target {
             let codec = M.payloadCodec
             guard codec.accepts(contentType: envelope.contentType) else {
-                throw failure(
-                    .undecodable,
-                    "\(ContentTypeMismatch(contentType: envelope.contentType, expected: codec.contentType))"
-                )
+                let mismatch = ContentTypeMismatch(
+                    contentType: envelope.contentType, expected: codec.contentType)
+                throw failure(.undecodable, "\(mismatch)")
             }
             do {
                 return Reading(message: try codec.decode(M.self, from: envelope.payload), steps: [])
