@@ -36,6 +36,14 @@ extension Bus {
     /// envelope's `traceparent` and `tracestate`.
     func startProducerSpan(for envelope: inout Envelope, operation: String) -> Span {
         let parent = TracingContext.current
+        guard tracer.isEnabled else {
+            // Nothing records: skip building attributes and pass the context on as it is.
+            let span = tracer.startSpan(operation, kind: .producer, parent: parent)
+            envelope.traceParent =
+                span.context.isValid ? TraceParent(span.context).headerValue : nil
+            envelope.traceState = span.context.traceState.isEmpty ? nil : span.context.traceState
+            return span
+        }
         let span = tracer.startSpan(
             "\(operation) \(envelope.channel)", kind: .producer, parent: parent,
             links: envelope.links.map(Self.linkData),
@@ -67,6 +75,10 @@ extension Bus {
     /// Starts the CONSUMER span of one delivery attempt.
     func startProcessSpan(for envelope: Envelope, in subscription: Subscription) -> Span {
         let creation = Self.creationContext(of: envelope)
+        guard tracer.isEnabled else {
+            let parent = subscription.options.traceMode == .childOfCreation ? creation : nil
+            return tracer.startSpan("process", kind: .consumer, parent: parent)
+        }
         var links: [SpanLinkData] = []
         if let creation {
             links.append(

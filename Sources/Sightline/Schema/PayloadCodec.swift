@@ -25,7 +25,8 @@ extension PayloadCodec {
     public var rejectsUnknownFields: Bool { false }
 
     public func accepts(contentType: String) -> Bool {
-        Self.mediaType(contentType) == Self.mediaType(self.contentType)
+        contentType == self.contentType
+            || Self.mediaType(contentType) == Self.mediaType(self.contentType)
     }
 
     /// The media type without parameters, lowercased: `application/json; charset=utf-8`
@@ -64,6 +65,8 @@ public struct JSONPayloadCodec: PayloadCodec {
     /// Accepts any JSON media type (`application/json`, `…+json`) and envelopes that name no
     /// type of their own (`application/octet-stream`, the header form's default, or empty).
     public func accepts(contentType: String) -> Bool {
+        // The common case, checked first: it runs for every delivery.
+        if contentType == "application/json" { return true }
         let media = Self.mediaType(contentType)
         return media == "application/json" || media.hasSuffix("+json")
             || media == "application/octet-stream" || media.isEmpty
