@@ -53,6 +53,8 @@ struct SightlineCommand {
                 return try await runOverloadBenchmark(arguments: Array(rest.dropFirst()))
             case ("policy", "check"):
                 return try runPolicyCheck(arguments: Array(rest.dropFirst()))
+            case ("bench", "outbox"):
+                return try await OutboxBenchmark.run(Array(rest.dropFirst()))
             case ("bench", _):
                 printError(
                     "sightline bench: name a benchmark: inproc, nats, overload, outbox, "
@@ -65,8 +67,6 @@ struct SightlineCommand {
                 return try await DLQCommand.run(rest)
             case ("dlq", _):
                 return try await DeadLetterCommand.run(rest)
-            case ("bench", "outbox"):
-                return try await OutboxBenchmark.run(Array(rest.dropFirst()))
             case ("help", _), ("--help", _):
                 print(usage)
                 return 0
