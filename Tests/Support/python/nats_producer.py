@@ -7,6 +7,10 @@ the producer span and the ids of the messages published.
 
     nats_producer.py --url nats://127.0.0.1:4222 --channel test.payments \
         --type test.PaymentTaken --count 5 [--partitions 4] [--hostile]
+        [--schema-version 1 --body '{"orderIndex": 7, ...}']
+
+With --body, every message carries that JSON document as its payload and is keyed by its
+"customerID" field; --schema-version sets the sightline-schema-version header.
 """
 
 import argparse
@@ -68,6 +72,8 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=1)
     parser.add_argument("--partitions", type=int, default=8)
     parser.add_argument("--hostile", action="store_true")
+    parser.add_argument("--schema-version", type=int)
+    parser.add_argument("--body")
     arguments = parser.parse_args()
 
     trace.set_tracer_provider(TracerProvider())
@@ -83,14 +89,21 @@ async def main() -> None:
             batches = []
             for sequence in range(1, arguments.count + 1):
                 key = f"py-{sequence % 3}"
+                if arguments.body:
+                    key = json.loads(arguments.body)["customerID"]
                 headers = envelope_headers(
                     str(uuid.uuid4()), arguments.type, arguments.channel, key)
+                if arguments.schema_version is not None:
+                    headers["sightline-schema-version"] = str(arguments.schema_version)
                 batches.append(headers)
         for sequence, headers in enumerate(batches, start=1):
             inject(headers)  # W3C traceparent (and baggage) from the current span
             key = headers.get("sightline-partition-key", "hostile")
             subject = f"sightline.{arguments.channel}.{partition(key, arguments.partitions)}"
-            body = json.dumps({"account": key, "sequence": sequence}).encode("utf-8")
+            if arguments.body:
+                body = arguments.body.encode("utf-8")
+            else:
+                body = json.dumps({"account": key, "sequence": sequence}).encode("utf-8")
             await jetstream.publish(
                 subject, body, headers={**headers, "Nats-Msg-Id": headers["sightline-id"]})
             published.append(headers["sightline-id"])
