@@ -67,24 +67,60 @@ struct GroupMetrics: Sendable {
     }
 }
 
+/// The metric handles of one publishing route (channel, type, priority, operation).
+struct PublishMetrics: Sendable {
+    struct Key: Hashable, Sendable {
+        var channel: String
+        var messageType: String
+        var priority: Priority
+        var operation: String
+    }
+
+    let published: Counter
+    let sent: Counter
+    let duration: Histogram
+
+    init(metrics: BusMetrics, key: Key, system: String) {
+        published = metrics.published.labels(
+            key.channel, key.messageType, key.priority.rawValue)
+        sent = metrics.clientSentMessages.labels(system, key.operation, key.channel, "")
+        duration = metrics.clientOperationDuration.labels(
+            system, key.operation, key.channel, "", "")
+    }
+}
+
 extension Bus {
     /// Records a publish or send that finished (successfully or not).
     func recordPublish(
         _ envelope: Envelope, operation: String, started: Duration, error: (any Error)?
     ) {
         guard let metrics else { return }
-        let errorType = error.map(Self.errorType) ?? ""
-        if error == nil {
-            metrics.published.labels(
-                envelope.channel, envelope.messageType, envelope.priority.rawValue
-            ).increment()
+        let duration = (clock.now() - started).seconds
+        guard let error else {
+            // The successful path uses handles resolved once per route, so that it costs
+            // one lookup instead of three family lookups.
+            let key = PublishMetrics.Key(
+                channel: envelope.channel, messageType: envelope.messageType,
+                priority: envelope.priority, operation: operation)
+            let handles = publishMetrics.withLock { cache in
+                if let cached = cache[key] { return cached }
+                let made = PublishMetrics(metrics: metrics, key: key, system: transport.system)
+                cache[key] = made
+                return made
+            }
+            handles.published.increment()
+            handles.sent.increment()
+            handles.duration.observe(duration)
+            return
         }
+
+        let errorType = Self.errorType(error)
         metrics.clientSentMessages.labels(
             transport.system, operation, envelope.channel, errorType
         ).increment()
         metrics.clientOperationDuration.labels(
             transport.system, operation, envelope.channel, "", errorType
-        ).observe((clock.now() - started).seconds)
+        ).observe(duration)
     }
 
     /// Refreshes the dead-letter depth gauge from the store.

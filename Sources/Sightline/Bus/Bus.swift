@@ -30,6 +30,8 @@ public final class Bus: Sendable {
     let workers = Mutex<[Task<Void, Never>]>([])
     let pendingReplies = Mutex<[MessageID: PendingReply]>([:])
     let random: Mutex<SplitMix64>
+    /// Publish metric handles by route, resolved on first use (bounded by the routes).
+    let publishMetrics = Mutex<[PublishMetrics.Key: PublishMetrics]>([:])
     /// Handled schema versions and routing filters per subscription (Schema/).
     let contracts = ContractTable()
 

@@ -1,11 +1,12 @@
-/// The bus's whole metric set, registered on one registry.
+/// The bus's whole metric set, registered on one registry. A class, so that the many
+/// places holding it share one reference instead of copying thirty handles.
 ///
 /// The bus records through the families, caching the handles it looks up, for example
 /// `metrics.published.labels(channel, messageType, priority).increment()`. Label values must
 /// come from bounded sets (channel names, subscriber groups, message type names, priority
 /// names, error kinds); ``attemptLabel(_:)`` bounds retry attempts. Names, help and label
 /// names are in ``BusMetricDefinitions``.
-public struct BusMetrics: Sendable {
+public final class BusMetrics: Sendable {
     /// The `messaging_system` label value for Sightline's own metrics.
     public static let messagingSystem = "sightline"
 
