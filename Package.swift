@@ -55,7 +55,9 @@ let package = Package(
         .target(name: "SightlineSQLite", dependencies: ["Sightline", "CSQLite"]),
 
         // The order workflow on the CDNOW purchase log that `sightline demo` runs.
-        .target(name: "SightlineDemo", dependencies: ["Sightline", "SightlineSQLite"]),
+        .target(
+            name: "SightlineDemo",
+            dependencies: ["Sightline", "SightlineSQLite", "SightlinePolicyYAML"]),
         // The command: demo, bench and operator tools.
         .executableTarget(
             name: "sightline",

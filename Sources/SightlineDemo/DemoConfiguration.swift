@@ -13,6 +13,9 @@ public struct DemoConfiguration: Sendable {
     public var failureRate: Double = 0.02
     /// The back-pressure policy of the demo's bus; nil runs without a controller.
     public var backPressurePolicy: BackPressurePolicy? = DemoBackPressure.standardPolicy
+    /// The file `backPressurePolicy` came from; when set, the policy reloads when the file
+    /// changes or the process gets SIGHUP, and a bad file leaves the previous policy.
+    public var policyFile: String?
     /// How long the reporting consumer takes per insight.
     public var insightServiceTime: Duration = .microseconds(80)
     /// Seeds the failure injection and the retry jitter.

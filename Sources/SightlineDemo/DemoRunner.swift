@@ -55,6 +55,11 @@ public struct DemoRunner: Sendable {
         }
         try await subscribe(bus: bus, ledger: ledger)
         let monitor = controller.map { BackPressure.start(bus: bus, controller: $0) }
+        let reloader = controller.flatMap { controller in
+            configuration.policyFile.map {
+                PolicyReloader(path: $0, controller: controller, logger: logger)
+            }
+        }
 
         let reporter = progress.map { report in
             Task {
@@ -67,6 +72,7 @@ public struct DemoRunner: Sendable {
         let started = clock.now()
         try await replay(purchases, on: bus, ledger: ledger, clock: clock)
         monitor?.stop()
+        reloader?.stop()
         let report = await bus.shutdown(deadline: .seconds(120))
         let duration = clock.now() - started
         reporter?.cancel()

@@ -21,8 +21,9 @@ enum DemoCommand {
                               (default 2; 0 turns tracing off)
           --metrics-port P    serve Prometheus metrics on P (0: a free port, printed)
           --linger S          keep serving /metrics S seconds after the run (default 0)
-          --policy FILE       back-pressure policy (YAML); `none` runs without a controller
-                              (default: a 100 ms lag target on the insights channel)
+          --policy FILE       back-pressure policy (YAML), reloaded when the file changes or
+                              on SIGHUP; `none` runs without a controller (default: a 100 ms
+                              lag target on the insights channel)
           --unreadable-share R  share of orders followed by an unreadable future version,
                               dead-lettered as unknown_version (default 0)
           --store PATH        run the workflow as a saga kept in this SQLite store; run
@@ -61,7 +62,9 @@ enum DemoCommand {
         switch arguments.string("--policy") {
         case nil: break
         case "none": configuration.backPressurePolicy = nil
-        case let path?: configuration.backPressurePolicy = try PolicyFile.load(path: path)
+        case let path?:
+            configuration.backPressurePolicy = try PolicyFile.load(path: path)
+            configuration.policyFile = path
         }
         let logger = Logger(
             sink: StandardErrorLogSink(),

@@ -151,3 +151,47 @@ struct DemoTestError: Error, CustomStringConvertible {
         self.description = description
     }
 }
+
+@Suite struct DemoPolicyReloadTests {
+    // The reload comes from SIGHUP or from the once-a-second check, whichever is first.
+    @Test func brokenPolicyWhileRunning_isRefusedAndTheRunCompletes() async throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sightline-policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policy = directory.appendingPathComponent("policy.yaml")
+        try "version: 1\ndefault_lag_target: 1h\nchannels:\n  insights:\n    lag_target: 100ms\n"
+            .write(to: policy, atomically: true, encoding: .utf8)
+
+        let process = Process()
+        process.executableURL = try DemoEndToEndTests.sightlineBinary()
+        process.arguments = [
+            "demo", "--orders", try DemoEndToEndTests.cdnowPath(), "--limit", "3000",
+            "--speedup", "8000000", "--policy", policy.path, "--show-traces", "0", "--json",
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+
+        // Replace the file with a broken one while the run goes on, and ask for a reload.
+        try await Task.sleep(for: .seconds(1))
+        try "version: 1\nchannels:\n  insights:\n    lag_target: soon\n"
+            .write(to: policy, atomically: true, encoding: .utf8)
+        kill(process.processIdentifier, SIGHUP)
+        let errorText = String(
+            decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let summary = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+
+        #expect(process.terminationStatus == 0, "\(errorText)")
+        #expect(errorText.contains("policy.yaml:4"), "\(errorText)")
+        #expect(errorText.contains("lag_target"), "\(errorText)")
+        let lastLine = try #require(
+            String(decoding: summary, as: UTF8.self).split(separator: "\n").last)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any])
+        #expect(object["complete"] as? Bool == true)
+    }
+}
