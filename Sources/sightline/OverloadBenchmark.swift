@@ -288,19 +288,10 @@ struct OverloadBenchmark {
             recorder.sample(
                 at: now, waiting: lags.map(\.waiting).max() ?? 0,
                 oldestAge: lags.map(\.oldestAge).max() ?? .zero,
-                queuedBytes: lags.reduce(0) { $0 + $1.queuedBytes }, rss: residentBytes())
+                queuedBytes: lags.reduce(0) { $0 + $1.queuedBytes },
+                rss: ProcessResources.residentBytes())
             try? await Task.sleep(for: .milliseconds(10))
         }
-    }
-
-    /// Resident set size from /proc/self/statm (pages times the page size).
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else {
-            return 0
-        }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
     static func format(_ value: Double) -> String {
