@@ -6,7 +6,7 @@ enum ProcessResources {
     /// The most resident memory this process has held at any moment (`ru_maxrss`).
     static func peakResidentBytes() -> Int {
         var usage = rusage()
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
         return usage.ru_maxrss * 1024
     }
 
@@ -23,7 +23,7 @@ enum ProcessResources {
     /// User plus system CPU time of every thread of this process, in seconds.
     static func cpuSeconds() -> Double {
         var usage = rusage()
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
         func seconds(_ time: timeval) -> Double {
             Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000
         }
