@@ -16,6 +16,7 @@ struct SightlineCommand {
           bench overload  the back-pressure controller under measured overload, on and off
           policy check F  validate a back-pressure policy file and print the effective policy
           bench outbox    measure staging and relaying through the SQLite outbox
+          bench soak      run the bus flat out for minutes and watch its resident memory
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -55,10 +56,12 @@ struct SightlineCommand {
                 return try runPolicyCheck(arguments: Array(rest.dropFirst()))
             case ("bench", "outbox"):
                 return try await OutboxBenchmark.run(Array(rest.dropFirst()))
+            case ("bench", "soak"):
+                return try await SoakBenchmark.run(Array(rest.dropFirst()))
             case ("bench", _):
                 printError(
                     "sightline bench: name a benchmark: inproc, nats, overload, outbox, "
-                        + "exporter or scrape\n"
+                        + "exporter, scrape or soak\n"
                         + usage)
                 return 2
             case ("schema", _):
@@ -95,6 +98,7 @@ struct SightlineCommand {
         case ("bench", "overload"): overloadBenchmarkUsage
         case ("policy", "check"): policyCheckUsage
         case ("bench", "outbox"): OutboxBenchmark.usage
+        case ("bench", "soak"): SoakBenchmark.usage
         default: usage
         }
     }

@@ -26,6 +26,9 @@ public final class InMemoryIdempotencyStore: IdempotencyStore {
         var recordedAt: [Key: Duration] = [:]
         var order = RingBuffer<(key: Key, at: Duration)>()
         var earlyEvictions = 0
+        /// The longest window any group has asked about: ids older than it are no longer
+        /// needed by anyone and are forgotten as new ones arrive.
+        var longestWindow: Duration = .zero
     }
 
     private let state = Mutex(State())
@@ -44,6 +47,7 @@ public final class InMemoryIdempotencyStore: IdempotencyStore {
         async throws -> Bool
     {
         state.withLock { state in
+            state.longestWindow = max(state.longestWindow, window)
             guard let at = state.recordedAt[Key(id: id, group: group)] else { return false }
             return now - at <= window
         }
@@ -52,9 +56,13 @@ public final class InMemoryIdempotencyStore: IdempotencyStore {
     public func record(id: MessageID, group: String, now: Duration) async throws {
         let evictedEarly = state.withLock { state -> Int? in
             let key = Key(id: id, group: group)
-            if state.recordedAt.updateValue(now, forKey: key) == nil {
-                state.order.append((key, now))
+            // A re-recorded id gets a fresh place in the order; its old place is skipped.
+            state.recordedAt[key] = now
+            state.order.append((key, now))
+            if state.longestWindow > .zero {
+                Self.forget(olderThan: state.longestWindow, now: now, in: &state)
             }
+
             guard state.order.count > capacity, let oldest = state.order.popFirst() else {
                 return nil
             }
@@ -74,12 +82,14 @@ public final class InMemoryIdempotencyStore: IdempotencyStore {
 
     /// Forgets ids recorded more than `window` before `now`.
     public func expire(olderThan window: Duration, now: Duration) {
-        state.withLock { state in
-            while let first = state.order.first, now - first.at > window {
-                _ = state.order.popFirst()
-                if state.recordedAt[first.key] == first.at {
-                    state.recordedAt[first.key] = nil
-                }
+        state.withLock { Self.forget(olderThan: window, now: now, in: &$0) }
+    }
+
+    private static func forget(olderThan window: Duration, now: Duration, in state: inout State) {
+        while let first = state.order.first, now - first.at > window {
+            _ = state.order.popFirst()
+            if state.recordedAt[first.key] == first.at {
+                state.recordedAt[first.key] = nil
             }
         }
     }

@@ -179,6 +179,25 @@ import Testing
         #expect(store.earlyEvictionCount == 1)
         #expect(sink.collected.map(\.level) == [.warning])
     }
+
+    @Test func idempotencyStore_forgetsIdsOlderThanTheLongestWindowAskedAbout() async throws {
+        let sink = CollectingLogSink()
+        let store = InMemoryIdempotencyStore(capacity: 2, logger: Logger(sink: sink))
+        let first = MessageID.make()
+        #expect(!(try await store.contains(id: first, group: "g", window: .seconds(2), now: .zero)))
+        try await store.record(id: first, group: "g", now: .zero)
+
+        // Past the window, new ids push out expired ones rather than live ones.
+        for second in stride(from: 3, to: 30, by: 3) {
+            try await store.record(id: MessageID.make(), group: "g", now: .seconds(second))
+        }
+
+        #expect(store.earlyEvictionCount == 0)
+        #expect(sink.collected.isEmpty)
+        #expect(
+            !(try await store.contains(
+                id: first, group: "g", window: .seconds(3600), now: .seconds(30))))
+    }
 }
 
 extension Bus {
