@@ -80,7 +80,9 @@ enum OutboxBenchmark {
         if arguments.has("--json") {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+            let report = ResultsWithMemory(
+                results: results, peakResidentBytes: ProcessResources.peakResidentBytes())
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print(
                 "sightline bench outbox: \(messages) messages, \(perUnit) per unit of work, "
@@ -94,6 +96,11 @@ enum OutboxBenchmark {
                             format: "%10.0f msg/s  %7.3f s", result.messagesPerSecond,
                             result.seconds) + ratio)
             }
+        }
+        if !arguments.has("--json") {
+            print(
+                "peak resident memory "
+                    + ProcessResources.megabytes(ProcessResources.peakResidentBytes()))
         }
         return 0
     }

@@ -35,3 +35,14 @@ enum ProcessResources {
         String(format: "%.1f MB", Double(bytes) / 1_048_576)
     }
 }
+
+/// A benchmark's results with the process's peak resident memory, for `--json`.
+struct ResultsWithMemory<Result: Encodable>: Encodable {
+    var results: [Result]
+    var peakResidentBytes: Int
+
+    enum CodingKeys: String, CodingKey {
+        case results
+        case peakResidentBytes = "peak_resident_bytes"
+    }
+}

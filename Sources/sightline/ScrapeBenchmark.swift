@@ -68,7 +68,9 @@ enum ScrapeBenchmark {
         if arguments.has("--json") {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(results), as: UTF8.self))
+            let report = ResultsWithMemory(
+                results: results, peakResidentBytes: ProcessResources.peakResidentBytes())
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("sightline bench scrape: \(series) series, median of \(renders) renders")
             for result in results {
@@ -79,6 +81,11 @@ enum ScrapeBenchmark {
                             format: " %8d bytes %10.1f µs", result.bytes,
                             result.medianMicroseconds))
             }
+        }
+        if !arguments.has("--json") {
+            print(
+                "peak resident memory "
+                    + ProcessResources.megabytes(ProcessResources.peakResidentBytes()))
         }
         return 0
     }
