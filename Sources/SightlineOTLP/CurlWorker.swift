@@ -12,7 +12,8 @@ enum CurlOutcome: Sendable {
     case failed(OTLPExportError)
 }
 
-/// Runs libcurl transfers one at a time on a thread of its own, never on the cooperative
+/// Runs libcurl transfers one at a time on a thread of its own (an exporter keeps one worker
+/// per connection), never on the cooperative
 /// pool, and keeps one easy handle so that the connection is reused between requests.
 ///
 /// Callers `await` ``post(_:timeout:)``; the thread resumes them when the transfer ends. At
@@ -26,6 +27,7 @@ final class CurlWorker: Sendable {
 
     private struct State {
         var jobs: [Job] = []
+        var isBusy = false
         var stopping = false
         var exited = false
         var exitWaiters: [CheckedContinuation<Void, Never>] = []
@@ -74,6 +76,11 @@ final class CurlWorker: Sendable {
 
     deinit {
         sightline_curl_exchange_destroy(exchange.pointer)
+    }
+
+    /// Posts waiting or running on this worker right now.
+    var load: Int {
+        state.withLock { $0.jobs.count + ($0.isBusy ? 1 : 0) }
     }
 
     /// POSTs `body` and waits for the outcome, giving the transfer `timeout` at most.
@@ -149,14 +156,18 @@ final class CurlWorker: Sendable {
         while true {
             wakeup.wait()
             let (job, stopping) = state.withLock { state in
-                (state.jobs.isEmpty ? nil : state.jobs.removeFirst(), state.stopping)
+                let job = state.jobs.isEmpty ? nil : state.jobs.removeFirst()
+                state.isBusy = job != nil
+                return (job, state.stopping)
             }
             if stopping { job.map { fail($0, shutDown()) } }
             if stopping { break }
             guard let job else { continue }
 
             if let handle, setupFailure == nil {
-                job.continuation.resume(returning: perform(job, on: handle))
+                let outcome = perform(job, on: handle)
+                state.withLock { $0.isBusy = false }
+                job.continuation.resume(returning: outcome)
             } else {
                 let error =
                     setupFailure

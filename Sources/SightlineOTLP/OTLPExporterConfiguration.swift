@@ -50,17 +50,21 @@ public struct OTLPExporterConfiguration: Sendable, Hashable {
     public var timeout: Duration
     /// Default ``Retry/init(initialBackoff:maxBackoff:maxAttempts:)``.
     public var retry: Retry
+    /// Connections to the receiver, each with a thread of its own, so that this many
+    /// requests can be in flight at once (one per concurrent export call). Default 4.
+    public var connections: Int
 
     public init(
         endpoint: String = "http://localhost:4318/v1/traces", headers: [String: String] = [:],
         compression: Compression = .none, timeout: Duration = .seconds(10),
-        retry: Retry = Retry()
+        retry: Retry = Retry(), connections: Int = 4
     ) {
         self.endpoint = endpoint
         self.headers = headers
         self.compression = compression
         self.timeout = timeout
         self.retry = retry
+        self.connections = connections
     }
 }
 

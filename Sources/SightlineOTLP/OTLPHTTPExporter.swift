@@ -5,10 +5,11 @@ import Synchronization
 /// Sends spans to an OpenTelemetry receiver over OTLP/HTTP with binary protobuf bodies.
 ///
 /// Each ``export(_:resource:)`` call encodes its batch into one `ExportTraceServiceRequest`
-/// and POSTs it to ``OTLPExporterConfiguration/endpoint`` from a dedicated thread, which
-/// keeps one connection open between calls. The exporter holds no queue of its own: it
-/// works on the batch it was given and nothing else, so memory stays bounded by the caller's
-/// batch size.
+/// and POSTs it to ``OTLPExporterConfiguration/endpoint`` from one of
+/// ``OTLPExporterConfiguration/connections`` threads, each keeping its connection open
+/// between calls; concurrent calls go to the least busy one. The exporter holds no queue of
+/// its own: it works on the batches it was given and nothing else, so memory stays bounded
+/// by the caller's batch size times its concurrent calls.
 ///
 /// Delivery is at most once per attempt and the whole call ends by the configured timeout:
 ///
@@ -22,7 +23,7 @@ import Synchronization
 public final class OTLPHTTPExporter: SpanExporter {
     public let configuration: OTLPExporterConfiguration
 
-    private let worker: CurlWorker
+    private let workers: [CurlWorker]
     private let encoder = OTLPTraceEncoder()
     private let logger: Logger
     private let clock: any BusClock
@@ -73,11 +74,15 @@ public final class OTLPHTTPExporter: SpanExporter {
         self.configuration = configuration
         self.logger = logger.withComponent("sightline.otlp")
         self.clock = clock
-        self.worker = try CurlWorker(endpoint: endpoint, headerLines: lines)
+        var workers: [CurlWorker] = []
+        for _ in 0..<max(1, configuration.connections) {
+            workers.append(try CurlWorker(endpoint: endpoint, headerLines: lines))
+        }
+        self.workers = workers
     }
 
     deinit {
-        worker.requestStop()
+        for worker in workers { worker.requestStop() }
     }
 
     /// The counters since creation.
@@ -116,6 +121,7 @@ public final class OTLPHTTPExporter: SpanExporter {
                 $0.requests += 1
                 $0.bytesSent += body.count
             }
+            let worker = workers.min { $0.load < $1.load } ?? workers[0]
             let outcome = await worker.post(body, timeout: remaining)
 
             let error: OTLPExportError
@@ -168,7 +174,11 @@ public final class OTLPHTTPExporter: SpanExporter {
     /// aborted and its export call fails.
     public func shutdown(deadline: ContinuousClock.Instant) async {
         closed.store(true, ordering: .releasing)
-        await worker.stop(deadline: deadline)
+        await withTaskGroup(of: Void.self) { group in
+            for worker in workers {
+                group.addTask { await worker.stop(deadline: deadline) }
+            }
+        }
     }
 
     // MARK: - Outcomes

@@ -18,8 +18,9 @@ typealias ProtoArrayValue = Opentelemetry__Proto__Common__V1__ArrayValue
 /// Turns finished spans into the bytes of an OTLP `ExportTraceServiceRequest`.
 ///
 /// All spans go under one `ResourceSpans` (the given resource) and one `ScopeSpans` (the
-/// resource's scope name and version), in the order given. Attributes are written sorted by
-/// key, so the same input always gives the same bytes. Span `flags` carry the W3C trace
+/// resource's scope name and version), in the order given. Attributes are written in their
+/// dictionary's order (OTLP gives attribute order no meaning; sorting the keys of every span
+/// showed in the profile), so encoding one input twice gives the same bytes. Span `flags` carry the W3C trace
 /// flags in bits 0-7; link `flags` also set bit 8 ("is-remote is known") and bit 9 when the
 /// linked context is remote, as OTLP 1.1 defines.
 public struct OTLPTraceEncoder: Sendable {
@@ -200,11 +201,11 @@ private struct MessageBuilder {
         guard !attributes.isEmpty else { return (0, nil) }
 
         let list = arena.pointers(to: ProtoKeyValue.self, count: attributes.count)
-        for (index, key) in attributes.keys.sorted().enumerated() {
+        for (index, (key, value)) in attributes.enumerated() {
             let pair = arena.make(ProtoKeyValue.self)
             opentelemetry__proto__common__v1__key_value__init(pair)
             pair.pointee.key = arena.cString(key)
-            pair.pointee.value = anyValue(attributes[key]!)
+            pair.pointee.value = anyValue(value)
             list[index] = pair
         }
         return (attributes.count, list)

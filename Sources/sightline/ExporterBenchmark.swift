@@ -182,11 +182,17 @@ struct ExporterBenchmarkReport: Encodable {
 }
 
 /// The Python receiver started for one benchmark run, without span output.
-private struct BenchmarkReceiver {
+struct BenchmarkReceiver {
     let process: Process
     let port: Int
 
     static let script = "Tests/Support/python/otlp_receiver.py"
+
+    /// The project's virtual environment when there is one (scripts/setup makes it).
+    static var python: String {
+        let venv = ".cache/venv/bin/python3"
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+    }
 
     static func start() async throws -> BenchmarkReceiver {
         guard FileManager.default.fileExists(atPath: script) else {
@@ -196,7 +202,7 @@ private struct BenchmarkReceiver {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--port", "0"]
+        process.arguments = [python, script, "--port", "0"]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
@@ -208,6 +214,35 @@ private struct BenchmarkReceiver {
                 description: "\(script) printed no port (is opentelemetry-proto installed?)")
         }
         return BenchmarkReceiver(process: process, port: port)
+    }
+
+    /// The spans the receiver has decoded and answered 2xx for so far (its `GET /stats`).
+    func deliveredSpans() async throws -> Int {
+        struct Stats: Decodable { var spans: Int }
+        let text = try await Self.output(
+            of: "/usr/bin/env", ["curl", "-sf", "http://127.0.0.1:\(port)/stats"])
+        guard let stats = try? JSONDecoder().decode(Stats.self, from: Data(text.utf8)) else {
+            throw ExporterBenchmarkError(description: "the receiver's /stats answered '\(text)'")
+        }
+        return stats.spans
+    }
+
+    /// Runs a program to its end on a thread of its own and returns what it printed.
+    static func output(of program: String, _ arguments: [String]) async throws -> String {
+        let process = Process()
+        process.executableURL = URL(
+            fileURLWithPath: program.hasPrefix("/") ? program : "/usr/bin/env")
+        process.arguments = program.hasPrefix("/") ? arguments : [program] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        return await withCheckedContinuation { continuation in
+            Thread {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: String(decoding: data, as: UTF8.self))
+            }.start()
+        }
     }
 
     /// Terminates the receiver and waits for it on a thread of its own.

@@ -9,6 +9,7 @@ struct SightlineCommand {
           bench inproc    measure in-process publish-to-handled throughput and latency
           bench nats      the same over JetStream, next to the raw NATS C client
           bench exporter  measure OTLP span encoding and delivery to a local receiver
+          bench tracing   spans end to end to a local receiver, next to the Python SDK
           bench scrape    measure rendering a /metrics scrape with a demo's series
           schema snapshot write the demo's message schemas to files, one per type and version
           schema check    compare the demo's message types with committed schema files
@@ -48,6 +49,8 @@ struct SightlineCommand {
             case ("bench", "exporter"):
                 try await runExporterBenchmark(arguments: Array(rest.dropFirst()))
                 return 0
+            case ("bench", "tracing"):
+                return try await TracingBenchmark.run(Array(rest.dropFirst()))
             case ("bench", "nats"):
                 return try await NATSBenchmark.run(Array(rest.dropFirst()))
             case ("bench", "overload"):
@@ -61,7 +64,8 @@ struct SightlineCommand {
             case ("bench", _):
                 printError(
                     "sightline bench: name a benchmark: inproc, nats, overload, outbox, "
-                        + "exporter, scrape or soak\n"
+                        + "exporter, tracing, scrape or soak
+"
                         + usage)
                 return 2
             case ("schema", _):
@@ -92,6 +96,7 @@ struct SightlineCommand {
         case ("bench", "inproc"): InprocBenchmark.usage
         case ("bench", "scrape"): ScrapeBenchmark.usage
         case ("bench", "exporter"): ExporterBenchmarkOptions.usage
+        case ("bench", "tracing"): TracingBenchmark.usage
         case ("schema", _): SchemaCommand.usage
         case ("bench", "nats"): NATSBenchmark.usage
         case ("dlq", _): DLQCommand.usage + "\n" + DeadLetterCommand.usage

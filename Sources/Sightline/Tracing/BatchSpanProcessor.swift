@@ -6,10 +6,13 @@ import Synchronization
 /// - ``spanEnded(_:)`` never waits: it appends to a bounded queue under a `Mutex` and, when
 ///   the queue has just reached a batch, wakes the export loop. When the queue is full, or
 ///   after shutdown, the span is dropped and counted.
-/// - The loop exports up to `maxExportBatchSize` spans at a time: as soon as a batch is
-///   queued, when `scheduleDelay` has passed with a partial batch, or when a flush or
-///   shutdown asks for everything. One export runs at a time; each is abandoned after
-///   `exportTimeout` (its spans count as failed, and the exporter's task is cancelled).
+/// - The loop takes up to `maxExportBatchSize` spans at a time out of the queue: as soon as
+///   a batch is queued, when `scheduleDelay` has passed with a partial batch, or when a
+///   flush or shutdown asks for everything. Up to `maxConcurrentExports` exports run at
+///   once, so the queue keeps draining while earlier batches are on their way; each is
+///   abandoned after `exportTimeout` (its spans count as failed, and the exporter's task is
+///   cancelled). With one export at a time, batches reach the exporter in the order the
+///   spans ended; with more, calls may finish in any order.
 /// - ``forceFlush(deadline:)`` returns once every span queued before the call has been
 ///   through an export attempt, or at the deadline.
 final class BatchSpanProcessor: SpanSink, Sendable {
@@ -18,6 +21,7 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         var maxExportBatchSize: Int
         var scheduleDelay: Duration
         var exportTimeout: Duration
+        var maxConcurrentExports: Int = 1
     }
 
     private struct FlushWaiter {
@@ -42,6 +46,7 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         var isDropping = false
         var isShutdown = false
         var isLoopFinished = false
+        var exportsInFlight = 0
         var loopWaiter: CheckedContinuation<Void, Never>?
         var wakePending = false
         var flushWaiters: [FlushWaiter] = []
@@ -124,39 +129,62 @@ final class BatchSpanProcessor: SpanSink, Sendable {
     // MARK: - Export loop
 
     private func runLoop() async {
-        var scheduleDelayPassed = false
-        while !Task.isCancelled {
-            let (step, satisfied) = state.withLock { state -> (Step, [FlushWaiter]) in
-                let satisfied = Self.takeSatisfiedFlushWaiters(&state)
-                let wantsEverything = !state.flushWaiters.isEmpty || state.isShutdown
-                if !state.queue.isEmpty,
-                    state.queue.count >= settings.maxExportBatchSize || scheduleDelayPassed
-                        || wantsEverything
-                {
-                    let count = min(state.queue.count, settings.maxExportBatchSize)
-                    let batch = Array(state.queue.prefix(count))
-                    state.queue.removeFirst(count)
-                    return (.export(batch), satisfied)
+        // Exports run as children of the loop, so cancelling the loop abandons them too.
+        await withDiscardingTaskGroup { group in
+            var scheduleDelayPassed = false
+            while !Task.isCancelled {
+                let (step, satisfied) = state.withLock { state -> (Step, [FlushWaiter]) in
+                    let satisfied = Self.takeSatisfiedFlushWaiters(&state)
+                    return (nextStep(&state, scheduleDelayPassed: scheduleDelayPassed), satisfied)
                 }
-                if state.isShutdown {
-                    state.isLoopFinished = true
-                    return (.stop, satisfied)
-                }
-                return (.wait, satisfied)
-            }
-            for waiter in satisfied { waiter.continuation.resume(returning: true) }
+                for waiter in satisfied { waiter.continuation.resume(returning: true) }
 
-            switch step {
-            case .export(let batch):
-                scheduleDelayPassed = false
-                let result = await exportWithTimeout(batch)
-                record(result, count: batch.count)
-            case .wait:
-                scheduleDelayPassed = await waitForWork()
-            case .stop:
-                return
+                switch step {
+                case .export(let batch):
+                    scheduleDelayPassed = false
+                    group.addTask { [self] in
+                        let result = await exportWithTimeout(batch)
+                        record(result, count: batch.count)
+                    }
+                case .wait:
+                    scheduleDelayPassed = await waitForWork()
+                case .stop:
+                    return
+                }
             }
         }
+    }
+
+    /// Takes the next batch when one is due and an export slot is free.
+    private func nextStep(_ state: inout State, scheduleDelayPassed: Bool) -> Step {
+        let wantsEverything = !state.flushWaiters.isEmpty || state.isShutdown
+        let batchDue =
+            state.queue.count >= settings.maxExportBatchSize || scheduleDelayPassed
+            || wantsEverything
+        if !state.queue.isEmpty, batchDue,
+            state.exportsInFlight < settings.maxConcurrentExports
+        {
+            state.exportsInFlight += 1
+            return .export(Self.takeBatch(&state.queue, limit: settings.maxExportBatchSize))
+        }
+        if state.isShutdown, state.queue.isEmpty, state.exportsInFlight == 0 {
+            state.isLoopFinished = true
+            return .stop
+        }
+        return .wait
+    }
+
+    /// Removes up to `limit` spans from the front of `queue`.
+    private static func takeBatch(_ queue: inout [SpanData], limit: Int) -> [SpanData] {
+        // The usual case hands over the whole array: copying a batch out and shifting the
+        // rest down cost two retains and releases per span in the profile.
+        guard queue.count > limit else {
+            defer { queue = [] }
+            return queue
+        }
+        let batch = Array(queue[..<limit])
+        queue.removeFirst(limit)
+        return batch
     }
 
     private static func takeSatisfiedFlushWaiters(_ state: inout State) -> [FlushWaiter] {
@@ -167,8 +195,9 @@ final class BatchSpanProcessor: SpanSink, Sendable {
     }
 
     private func record(_ result: SpanExportResult, count: Int) {
-        state.withLock { state in
+        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.completedTotal += UInt64(count)
+            state.exportsInFlight -= 1
             state.isDropping = false
             switch result {
             case .success(let rejected):
@@ -178,7 +207,10 @@ final class BatchSpanProcessor: SpanSink, Sendable {
             case .failure:
                 state.failed += count
             }
+            // The loop may be waiting for this slot, or for flush waiters to be answered.
+            return Self.takeWake(&state)
         }
+        wake?.resume()
 
         switch result {
         case .success(let rejected) where rejected > 0:

@@ -63,7 +63,8 @@ public final class Tracer: Sendable {
                 maxQueueSize: queueSize,
                 maxExportBatchSize: min(max(1, configuration.maxExportBatchSize), queueSize),
                 scheduleDelay: configuration.scheduleDelay,
-                exportTimeout: configuration.exportTimeout)
+                exportTimeout: configuration.exportTimeout,
+                maxConcurrentExports: max(1, configuration.maxConcurrentExports))
             processor = BatchSpanProcessor(
                 exporter: exporter, resource: resource, settings: settings, clock: clock,
                 logger: logger.withComponent("sightline.tracing"))

@@ -43,6 +43,13 @@ public struct TracingConfiguration: Sendable {
     /// before an export starts, when the queue holds less than a batch. Default 5 s.
     public var scheduleDelay: Duration = .milliseconds(5000)
 
+    /// Export calls that may run at once. While one batch travels to the collector, the
+    /// next can already leave the queue, so a collector's round trip no longer stalls the
+    /// queue; memory stays bounded by this many batches beyond ``maxQueueSize``. 1 gives
+    /// OpenTelemetry's one-export-at-a-time behaviour. Default 4. Not read from the
+    /// environment.
+    public var maxConcurrentExports: Int = 4
+
     /// `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds): how long one export call may take before
     /// it is abandoned and its spans counted as failed. Default 30 s.
     public var exportTimeout: Duration = .milliseconds(30000)

@@ -10,7 +10,7 @@ import Testing
 
     private func makeTracer(
         queue: Int, batch: Int, scheduleDelay: Duration = .seconds(5),
-        exportTimeout: Duration = .seconds(30)
+        exportTimeout: Duration = .seconds(30), concurrentExports: Int = 1
     ) -> Tracer {
         var configuration = TracingConfiguration()
         configuration.sampler = .alwaysOn
@@ -18,6 +18,7 @@ import Testing
         configuration.maxExportBatchSize = batch
         configuration.scheduleDelay = scheduleDelay
         configuration.exportTimeout = exportTimeout
+        configuration.maxConcurrentExports = concurrentExports
         return Tracer(
             configuration: configuration, exporter: exporter, clock: clock,
             logger: Logger(sink: sink))
@@ -57,6 +58,46 @@ import Testing
         #expect(flushed.queueLength == 0)
         #expect(flushed.failed == 0)
         await tracer.shutdown(deadline: .now + .seconds(30))
+    }
+
+    @Test func spanEnded_withConcurrentExports_drainsQueueWhileBatchesAreInFlight() async {
+        let tracer = makeTracer(queue: 4, batch: 2, concurrentExports: 2)
+
+        // Two batches leave the queue at once and both wait in the exporter.
+        endSpans(["a", "b", "c", "d"], on: tracer)
+        #expect(await exporter.waitForExportCalls(2))
+
+        // The queue is empty again: four more fit, the fifth and sixth are dropped.
+        endSpans(["e", "f", "g", "h", "i", "j"], on: tracer)
+        let blocked = tracer.statistics
+        #expect(exporter.batchSizes == [2, 2])
+        #expect(blocked.queueLength == 4)
+        #expect(blocked.dropped == 2)
+
+        exporter.open()
+        #expect(await tracer.forceFlush(deadline: .now + .seconds(30)))
+
+        #expect(Set(exporter.exportedNames) == ["a", "b", "c", "d", "e", "f", "g", "h"])
+        #expect(exporter.batchSizes == [2, 2, 2, 2])
+        let flushed = tracer.statistics
+        #expect(flushed.exported == 8)
+        #expect(flushed.dropped == 2)
+        #expect(flushed.queueLength == 0)
+        await tracer.shutdown(deadline: .now + .seconds(30))
+    }
+
+    @Test func shutdown_withExportsInFlight_waitsForEveryBatch() async {
+        let tracer = makeTracer(queue: 8, batch: 2, concurrentExports: 3)
+
+        endSpans(["a", "b", "c", "d", "e", "f", "g"], on: tracer)
+        #expect(await exporter.waitForExportCalls(3))
+        exporter.open()
+        await tracer.shutdown(deadline: .now + .seconds(30))
+
+        let statistics = tracer.statistics
+        #expect(statistics.exported == 7)
+        #expect(statistics.dropped == 0)
+        #expect(exporter.isShutdown)
     }
 
     @Test func forceFlush_exportsPartialBatchesInBatchSizedCalls() async {

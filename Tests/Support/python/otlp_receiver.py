@@ -13,6 +13,9 @@ Answers are scripted with flags:
   --partial-rejected N 2xx answers carry partial_success.rejected_spans = N
   --delay SECONDS      wait this long before answering (to test deadlines and shutdown)
 
+GET /stats answers {"requests": n, "spans": k}: the requests answered 2xx and the spans they
+carried, counted after decoding (benchmarks read delivered spans from it).
+
 With --out FILE, one JSON object per line is appended and flushed before each answer:
   {"type": "request", "request": n, "status": s, "gzip": bool, "spanCount": k, ...}
   {"type": "span", "request": n, "gzip": bool, "traceId": hex, "spanId": hex, ...,
@@ -122,6 +125,8 @@ class Receiver:
         self.script = options.script
         self.lock = threading.Lock()
         self.requests = 0
+        self.delivered_requests = 0
+        self.delivered_spans = 0
         self.out = open(options.out, "a", encoding="utf-8") if options.out else None
 
     def next_status(self):
@@ -134,6 +139,15 @@ class Receiver:
             if number <= seen:
                 return number, code
         return number, self.script[-1][0]
+
+    def count_delivered(self, spans):
+        with self.lock:
+            self.delivered_requests += 1
+            self.delivered_spans += spans
+
+    def stats(self):
+        with self.lock:
+            return {"requests": self.delivered_requests, "spans": self.delivered_spans}
 
     def record(self, lines):
         if self.out is None:
@@ -158,6 +172,13 @@ def make_handler(receiver):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def do_GET(self):
+            if self.path != "/stats":
+                self.answer(404)
+                return
+            self.answer(200, json.dumps(receiver.stats()).encode(),
+                        [("Content-Type", "application/json")])
 
         def do_POST(self):
             length = int(self.headers.get("Content-Length") or 0)
@@ -197,6 +218,7 @@ def make_handler(receiver):
             if receiver.options.delay > 0:
                 time.sleep(receiver.options.delay)
             if 200 <= status < 300:
+                receiver.count_delivered(count)
                 response = trace_service_pb2.ExportTraceServiceResponse()
                 if receiver.options.partial_rejected > 0:
                     response.partial_success.rejected_spans = receiver.options.partial_rejected
