@@ -64,8 +64,7 @@ struct SightlineCommand {
             case ("bench", _):
                 printError(
                     "sightline bench: name a benchmark: inproc, nats, overload, outbox, "
-                        + "exporter, tracing, scrape or soak
-"
+                        + "exporter, tracing, scrape or soak\n"
                         + usage)
                 return 2
             case ("schema", _):
