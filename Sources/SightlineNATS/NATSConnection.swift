@@ -43,7 +43,9 @@ public final class NATSConnection: Sendable {
     public init(options: NATSConnectionOptions, logger: Logger = .standardError) throws {
         self.options = options
         self.logger = logger.withComponent("sightline.nats")
-        let events = ConnectionEvents(logger: self.logger, options: options)
+        let events = ConnectionEvents(
+            logger: self.logger, options: options,
+            publishes: NATSPublishWindow(capacity: options.publishWindow))
         self.events = events
 
         var status = nats_Open(-1)
@@ -69,6 +71,7 @@ public final class NATSConnection: Sendable {
         var jsOptions = jsOptions()
         jsOptions_Init(&jsOptions)
         jsOptions.Wait = options.requestTimeout.wholeMilliseconds
+        Self.routeAcknowledgements(of: &jsOptions, to: events)
         var context: OpaquePointer?
         status = natsConnection_JetStream(&context, connection, &jsOptions)
         guard status == NATS_OK, let context else {
@@ -90,6 +93,9 @@ public final class NATSConnection: Sendable {
         // here let that callback run on freed memory. One small object per connection stays
         // allocated for the life of the process.
     }
+
+    /// Asynchronous publishes through ``jetStream`` awaiting their acknowledgement.
+    var publishes: NATSPublishWindow { events.publishes }
 
     /// State changes so far.
     public var counts: NATSConnectionCounts {
@@ -115,6 +121,30 @@ public final class NATSConnection: Sendable {
         let status = natsConnection_FlushTimeout(handle, timeout.wholeMilliseconds)
         guard status == NATS_OK else {
             throw NATSError.failure(.requestFailed, "flush did not complete", status)
+        }
+    }
+
+    /// Sends the acknowledgement of every asynchronous publish to the publish window. The
+    /// window bounds the publishes itself, so the client's own bound stays off.
+    private static func routeAcknowledgements(
+        of options: inout jsOptions, to events: ConnectionEvents
+    ) {
+        // The events object is retained for the life of the process (see deinit for why).
+        options.PublishAsync.AckHandlerClosure = Unmanaged.passRetained(events).toOpaque()
+        options.PublishAsync.MaxPending = 0
+        options.PublishAsync.AckHandler = { _, message, _, failure, closure in
+            defer { natsMsg_Destroy(message) }
+            guard let closure, let message else { return }
+            let events = Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue()
+            var error: NATSError?
+            if let failure {
+                let subject = NATSMessage.subject(of: message)
+                let reason = failure.pointee.ErrText.map { ": " + String(cString: $0) } ?? ""
+                error = NATSError.failure(
+                    .publishFailed, "publish to \(subject) was not acknowledged\(reason)",
+                    failure.pointee.Err, failure.pointee.ErrCode)
+            }
+            events.publishes.complete(UInt(bitPattern: message), with: error)
         }
     }
 
@@ -215,17 +245,20 @@ public final class NATSConnection: Sendable {
     }
 }
 
-/// Receives the client's connection callbacks (on the client's threads) and counts them.
+/// Receives the client's connection callbacks (on the client's threads) and counts them, and
+/// hands publish acknowledgements to the publish window.
 private final class ConnectionEvents: Sendable {
     let logger: Logger
     let options: NATSConnectionOptions
+    let publishes: NATSPublishWindow
     private let disconnects = Atomic<Int>(0)
     private let reconnects = Atomic<Int>(0)
     private let errors = Atomic<Int>(0)
 
-    init(logger: Logger, options: NATSConnectionOptions) {
+    init(logger: Logger, options: NATSConnectionOptions, publishes: NATSPublishWindow) {
         self.logger = logger
         self.options = options
+        self.publishes = publishes
     }
 
     func counts(closed: Bool) -> NATSConnectionCounts {
@@ -248,6 +281,7 @@ private final class ConnectionEvents: Sendable {
 
     func closed() {
         logger.info("NATS connection closed", [:])
+        publishes.close()
     }
 
     func asyncError(_ status: natsStatus) {

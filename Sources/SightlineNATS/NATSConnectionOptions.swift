@@ -32,13 +32,19 @@ public struct NATSConnectionOptions: Sendable {
     public var maximumReconnectDelay: Duration
     /// How long JetStream API calls and publish acknowledgements may take. Default: 5 s.
     public var requestTimeout: Duration
+    /// The most publishes awaiting JetStream's acknowledgement at once on this connection;
+    /// a publish beyond it waits until an earlier one is acknowledged or fails. Publishes
+    /// travel without waiting for each other, so this bounds both memory and the work the
+    /// server holds for the connection. Default: 256.
+    public var publishWindow: Int
 
     public init(
         servers: [String] = ["nats://127.0.0.1:4222"], authentication: Authentication = .none,
         tls: Bool = false, trustedCertificatesPath: String? = nil, name: String = "sightline",
         connectTimeout: Duration = .seconds(2), maximumReconnects: Int = -1,
         reconnectDelay: Duration = .milliseconds(100),
-        maximumReconnectDelay: Duration = .seconds(5), requestTimeout: Duration = .seconds(5)
+        maximumReconnectDelay: Duration = .seconds(5), requestTimeout: Duration = .seconds(5),
+        publishWindow: Int = 256
     ) {
         self.servers = servers
         self.authentication = authentication
@@ -50,6 +56,7 @@ public struct NATSConnectionOptions: Sendable {
         self.reconnectDelay = reconnectDelay
         self.maximumReconnectDelay = maximumReconnectDelay
         self.requestTimeout = requestTimeout
+        self.publishWindow = publishWindow
     }
 
     /// The delay before reconnect attempt `attempt` (1-based): doubling from

@@ -78,10 +78,7 @@ final class NATSGroupConsumer: Sendable {
         var failures = 0
         while !isClosed {
             var list = natsMsgList()
-            var jsCode = jsErrCode(0)
-            let status = natsSubscription_Fetch(
-                &list, partition.subscription, Int32(fetchBatch), fetchTimeout.wholeMilliseconds,
-                &jsCode)
+            let status = fetchAvailable(&list, partition.subscription)
             if status == NATS_TIMEOUT { continue }
             guard status == NATS_OK else {
                 natsMsgList_Destroy(&list)
@@ -93,7 +90,7 @@ final class NATSGroupConsumer: Sendable {
                         [
                             LogKey.group: key.group, LogKey.count: String(failures),
                             LogKey.error: NATSError.failure(
-                                .requestFailed, partition.consumer, status, jsCode
+                                .requestFailed, partition.consumer, status
                             ).description,
                         ])
                 }
@@ -111,6 +108,29 @@ final class NATSGroupConsumer: Sendable {
             }
             natsMsgList_Destroy(&list)
         }
+    }
+
+    /// Fetches what the consumer has, up to `fetchBatch`, returning as soon as there is
+    /// anything rather than waiting for a full batch (which would hold the first messages
+    /// back while the rest trickle in); waits up to `fetchTimeout` for the first. Blocks.
+    private func fetchAvailable(_ list: inout natsMsgList, _ subscription: OpaquePointer)
+        -> natsStatus
+    {
+        // The server answers a no-wait pull that has an expiry with what it has as soon as it
+        // has anything.
+        var request = jsFetchRequest()
+        jsFetchRequest_Init(&request)
+        request.Batch = Int32(fetchBatch)
+        request.NoWait = true
+        request.Expires = fetchTimeout.nanoseconds
+        let status = natsSubscription_FetchRequest(&list, subscription, &request)
+        guard status == NATS_NOT_FOUND else { return status }
+
+        // A server that answers "no messages" at once: wait for one message instead.
+        jsFetchRequest_Init(&request)
+        request.Batch = 1
+        request.Expires = fetchTimeout.nanoseconds
+        return natsSubscription_FetchRequest(&list, subscription, &request)
     }
 
     private var isClosed: Bool { state.withLock { $0.closed } }

@@ -19,43 +19,45 @@ extension NATSTransport {
             jsMsgMetaData_Destroy(metadata)
         }
 
-        let headers: [String: [String]]
-        switch NATSMessage.headers(of: message) {
+        let arrival: NATSMessage.Arrival
+        switch NATSMessage.arrival(of: message) {
         case .success(let read):
-            headers = read
+            arrival = read
         case .failure(let error):
-            deadLetterMalformed(handle, [:], error, consumer: consumer, attempt: deliveries)
+            deadLetterMalformed(
+                handle, Self.allHeaders(of: message), error, consumer: consumer,
+                attempt: deliveries)
             return nil
         }
-        if let target = headers.first(where: {
-            $0.key.lowercased() == NATSMessage.targetGroupHeader
-        })?.value.first,
-            target != consumer.key.group
-        {
+        if let target = arrival.targetGroup, target != consumer.key.group {
             natsMsg_AckSync(message, nil, nil)
             natsMsg_Destroy(message)
             return nil
         }
 
         do {
-            var fields = try NATSMessage.envelopeFields(headers)
-            if Self.isRaw(fields) {
+            var fields = arrival.fields
+            if arrival.isRaw {
                 fields = Self.rawFields(
-                    fields, headers: headers, channel: consumer.key.channel, storedAt: storedAt)
+                    fields, natsMessageID: arrival.natsMessageID, channel: consumer.key.channel,
+                    storedAt: storedAt)
             }
             var envelope = try Envelope(
                 headerFields: fields, payload: NATSMessage.payload(of: message))
             envelope.attempt = Int(clamping: max(1, deliveries))
             return envelope
         } catch {
-            deadLetterMalformed(handle, headers, error, consumer: consumer, attempt: deliveries)
+            deadLetterMalformed(
+                handle, Self.allHeaders(of: message), error, consumer: consumer,
+                attempt: deliveries)
             return nil
         }
     }
 
-    /// True for a message published without any Sightline header (a plain NATS client).
-    static func isRaw(_ fields: [String: String]) -> Bool {
-        !fields.keys.contains { $0.lowercased().hasPrefix("sightline-") }
+    /// Every header of a message whose envelope is malformed, for its dead letter: what is
+    /// readable of them.
+    private static func allHeaders(of message: OpaquePointer) -> [String: [String]] {
+        (try? NATSMessage.headers(of: message).get()) ?? [:]
     }
 
     /// The header form of a raw message of a channel: its type is the channel's name (the
@@ -64,13 +66,11 @@ extension NATSTransport {
     /// its creation time the stream's time stamp, its content type JSON unless given. Other
     /// headers, W3C trace context included, pass through and are checked as usual.
     static func rawFields(
-        _ fields: [String: String], headers: [String: [String]], channel: String,
-        storedAt: Int64
+        _ fields: [String: String], natsMessageID: String?, channel: String, storedAt: Int64
     ) -> [String: String] {
         var fields = fields
-        let natsID = headers.first { $0.key.lowercased() == "nats-msg-id" }?.value.first
         fields[EnvelopeHeaderName.id] =
-            (natsID.flatMap(MessageID.init) ?? MessageID.make())
+            (natsMessageID.flatMap(MessageID.init) ?? MessageID.make())
             .description
         fields[EnvelopeHeaderName.messageType] = channel
         fields[EnvelopeHeaderName.channel] = channel

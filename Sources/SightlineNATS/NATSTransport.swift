@@ -16,12 +16,17 @@ import Synchronization
 ///
 /// Delivery: `enqueue` returns once JetStream acknowledged the publish (so the message is
 /// stored), with the message id as `Nats-Msg-Id` so that a retried publish is stored once.
-/// A delivery's attempt is the engine's delivery count. `acknowledge` acknowledges and
-/// waits for the server's confirmation (on the transport's own threads), `retry` negatively
-/// acknowledges with the delay; `MaxDeliver` is one more than the group's attempts, so a
-/// worker that dies during the last attempt still leads to a dead letter.
+/// Publishes do not wait for each other: up to the connection's `publishWindow` await their
+/// acknowledgements at once. A delivery's attempt is the engine's delivery count.
+/// `acknowledge` and `retry` (a negative acknowledgement with the delay) are sent in
+/// batches from a thread of the transport, each batch confirmed by one round trip to the
+/// server and sent again when the connection was lost before that; `MaxDeliver` is one
+/// more than the group's attempts, so a worker that dies during the last attempt still
+/// leads to a dead letter.
 ///
 /// Blocking cnats calls run on threads of the transport, never on the cooperative pool.
+/// A publish writes into the connection's buffer from the caller's thread and suspends
+/// until its acknowledgement arrives.
 ///
 /// Effectively-once groups across processes need a shared idempotency store: give the bus a
 /// ``NATSIdempotencyStore`` (the default in-memory store is per process).
@@ -40,6 +45,7 @@ public final class NATSTransport: Transport {
 
     let logger: Logger
     let workers: BlockingWorkers
+    let settler: NATSSettler
     let readyStreams = Mutex<Set<String>>([])
     let groups = Mutex<[GroupKey: NATSGroupConsumer]>([:])
     let malformedCount = Atomic<Int>(0)
@@ -62,13 +68,17 @@ public final class NATSTransport: Transport {
         self.deadLetterStore = deadLetterStore ?? NATSDeadLetterStore(connection: connection)
         self.logger = connection.logger
         self.replies = NATSReplyRouter(connection: connection)
-        let settlers = max(1, configuration.publishThreads)
         self.workers = BlockingWorkers(
-            name: "sightline-nats", threads: settlers, capacity: 1 << 16)
+            name: "sightline-nats", threads: max(1, configuration.publishThreads),
+            capacity: 1 << 16)
+        self.settler = NATSSettler(
+            connection: connection, confirmWithin: configuration.ackWait,
+            name: "sightline-nats-settle")
     }
 
     deinit {
         workers.stop()
+        settler.stop(waitingUpTo: .zero)
     }
 
     /// Messages that arrived with headers that do not form an envelope and were
@@ -134,27 +144,16 @@ public final class NATSTransport: Transport {
         guard let consumer = groups.withLock({ $0[delivery.group] }),
             let handle = consumer.take(delivery.token)
         else { return }
-        let ackWait = configuration.ackWait
         let terminate = deadLetterStore.takeTermination(
             id: delivery.envelope.id, group: delivery.group.group)
-        settle(handle) { message, mayBlock in
-            if terminate {
-                natsMsg_Term(message, nil)
-            } else if mayBlock {
-                Self.acknowledgeConfirmed(message, within: ackWait)
-            } else {
-                natsMsg_Ack(message, nil)
-            }
-        }
+        settle(handle, terminate ? .terminate : .acknowledge)
     }
 
     public func retry(_ delivery: TransportDelivery, after delay: Duration) {
         guard let consumer = groups.withLock({ $0[delivery.group] }),
             let handle = consumer.take(delivery.token)
         else { return }
-        settle(handle) { message, _ in
-            natsMsg_NakWithDelay(message, delay.wholeMilliseconds, nil)
-        }
+        settle(handle, .retry(after: delay))
     }
 
     /// The lag of a group this process consumes, or of one it watches (``watchLag(of:capacity:)``).
@@ -195,7 +194,10 @@ public final class NATSTransport: Transport {
             if held > 0 { unfinished[key] = held }
         }
         replies.close()
-        _ = try? await workers.run { [connection] in try connection.flush(timeout: .seconds(2)) }
+        _ = try? await workers.run { [settler, connection] in
+            settler.stop(waitingUpTo: .seconds(2))
+            try connection.flush(timeout: .seconds(2))
+        }
         return unfinished
     }
 
@@ -223,15 +225,17 @@ public final class NATSTransport: Transport {
             partitions: configuration.partitions)
         let subject = NATSNames.subject(channel: channel, partition: partition)
         let stream = NATSNames.stream(channel: channel)
+        if !readyStreams.withLock({ $0.contains(stream) }) {
+            try await workers.run { [self] in try ensureStream(channel: channel) }
+        }
 
         while true {
             do {
-                try await workers.run { [self] in
-                    try ensureStream(channel: channel)
-                    try publishNow(
-                        subject: subject, stream: stream, headers: headers,
-                        payload: envelope.payload, messageID: messageID)
-                }
+                let message = try NATSMessage.make(
+                    subject: subject, headers: headers, payload: envelope.payload)
+                try await connection.publishes.publish(
+                    message, through: connection.jetStream, messageID: messageID,
+                    stream: stream, timeout: connection.options.requestTimeout)
                 return
             } catch let error as NATSError where Self.isStreamFull(error) {
                 guard let deadline, Date() < deadline else {
@@ -253,59 +257,17 @@ public final class NATSTransport: Transport {
             && full.contains { Int($0.rawValue) == error.jetStreamCode }
     }
 
-    func publishNow(
-        subject: String, stream: String, headers: [String: String], payload: Data,
-        messageID: String
-    ) throws {
-        let message = try NATSMessage.make(subject: subject, headers: headers, payload: payload)
-        defer { natsMsg_Destroy(message) }
-
-        var ack: UnsafeMutablePointer<jsPubAck>?
-        var jsCode = jsErrCode(0)
-        let status = messageID.withCString { idPointer in
-            stream.withCString { streamPointer in
-                var options = jsPubOptions()
-                jsPubOptions_Init(&options)
-                options.MsgId = idPointer
-                options.ExpectStream = streamPointer
-                return js_PublishMsg(&ack, connection.jetStream, message, &options, &jsCode)
-            }
-        }
-        if let ack { jsPubAck_Destroy(ack) }
-        guard status == NATS_OK else {
-            throw NATSError.failure(
-                .publishFailed, "publish to \(subject) was not acknowledged", status, jsCode)
-        }
-    }
-
     // MARK: Settling
 
-    /// Acknowledges and waits for the server's confirmation, trying again while the
-    /// connection is re-established: an acknowledgement lost in an outage would otherwise
-    /// hold the message's partition until the server's ack wait ends. Blocks.
-    private static func acknowledgeConfirmed(_ message: OpaquePointer, within limit: Duration) {
-        let deadline = Date().addingTimeInterval(limit.seconds)
-        while true {
-            let status = natsMsg_AckSync(message, nil, nil)
-            if status == NATS_OK || status == NATS_CONNECTION_CLOSED || Date() >= deadline {
-                return
-            }
-            Thread.sleep(forTimeInterval: 0.1)
+    /// Settles on the settling thread, or here without waiting for a confirmation once that
+    /// thread stopped (the transport is closing).
+    private func settle(_ handle: MessageHandle, _ action: NATSSettler.Action) {
+        guard !settler.settle(handle, action) else { return }
+        switch action {
+        case .acknowledge: natsMsg_Ack(handle.pointer, nil)
+        case .retry(let delay): natsMsg_NakWithDelay(handle.pointer, delay.wholeMilliseconds, nil)
+        case .terminate: natsMsg_Term(handle.pointer, nil)
         }
-    }
-
-    /// Settles on the transport's threads, where `action` may block (`mayBlock` true).
-    private func settle(
-        _ handle: MessageHandle, _ action: @escaping @Sendable (OpaquePointer, Bool) -> Void
-    ) {
-        let accepted = workers.submit {
-            action(handle.pointer, true)
-            natsMsg_Destroy(handle.pointer)
-        }
-        if !accepted {
-            // The settling threads are gone (closed) or swamped: settle without waiting.
-            action(handle.pointer, false)
-            natsMsg_Destroy(handle.pointer)
-        }
+        natsMsg_Destroy(handle.pointer)
     }
 }

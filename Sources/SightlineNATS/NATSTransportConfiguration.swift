@@ -95,7 +95,9 @@ public struct NATSTransportConfiguration: Sendable {
     public var fetchTimeout: Duration
     /// How often consumer information is read for `lag(of:)`. Default: 1 s.
     public var lagInterval: Duration
-    /// Threads publishing and settling messages. Default: 4.
+    /// Threads running the transport's blocking calls: creating streams and consumers,
+    /// reading lag. (Publishes need none: they wait for their acknowledgements without
+    /// holding a thread; settlements go out from one thread of their own.) Default: 4.
     public var publishThreads: Int
 
     public init(
