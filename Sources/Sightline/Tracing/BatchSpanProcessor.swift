@@ -6,6 +6,15 @@ import Synchronization
 /// - ``spanEnded(_:)`` never waits: it appends to a bounded queue under a `Mutex` and, when
 ///   the queue has just reached a batch, wakes the export loop. When the queue is full, or
 ///   after shutdown, the span is dropped and counted.
+/// - ``spanEndedWaitingForRoom(_:)`` and ``waitForRoom()`` apply back-pressure instead:
+///   while the queue stands at or above its high-water mark (or others already wait), the
+///   caller's task is suspended, never its thread, until exports drain the queue to the
+///   low-water mark; waiters are let in first come, first served. A wait lasts at most
+///   `maxQueueWait`: when the oldest waiter runs out of time the exporter is taken to be
+///   stuck, every waiter goes on as with ``spanEnded(_:)`` (queued if the queue has room,
+///   else dropped and counted), and later calls do not wait again until exports have
+///   drained the queue to the low-water mark, so a dead collector stalls the application
+///   for one `maxQueueWait` at most.
 /// - The loop takes up to `maxExportBatchSize` spans at a time out of the queue: as soon as
 ///   a batch is queued, when `scheduleDelay` has passed with a partial batch, or when a
 ///   flush or shutdown asks for everything. Up to `maxConcurrentExports` exports run at
@@ -22,6 +31,38 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         var scheduleDelay: Duration
         var exportTimeout: Duration
         var maxConcurrentExports: Int = 1
+        /// The longest a producer waits for room; zero turns waiting off.
+        var maxQueueWait: Duration = .zero
+        /// Producers wait once the queue holds this many spans...
+        var highWaterMark: Int
+        /// ...until exports have drained it to this many.
+        var lowWaterMark: Int
+
+        init(
+            maxQueueSize: Int, maxExportBatchSize: Int, scheduleDelay: Duration,
+            exportTimeout: Duration, maxConcurrentExports: Int = 1,
+            maxQueueWait: Duration = .zero
+        ) {
+            self.maxQueueSize = maxQueueSize
+            self.maxExportBatchSize = maxExportBatchSize
+            self.scheduleDelay = scheduleDelay
+            self.exportTimeout = exportTimeout
+            self.maxConcurrentExports = maxConcurrentExports
+            self.maxQueueWait = maxQueueWait
+            // Three quarters leaves room for spans ended without waiting; waiting until half
+            // makes one producer's wait cover a quarter of the queue rather than one span.
+            self.highWaterMark = max(1, maxQueueSize - maxQueueSize / 4)
+            self.lowWaterMark = maxQueueSize / 2
+        }
+    }
+
+    /// A producer suspended until the queue has room.
+    private struct RoomWaiter {
+        /// The span to queue once there is room; nil for ``waitForRoom()``.
+        var span: SpanData?
+        var deadline: Duration
+        /// Resumed with true once let in, false when the wait ran out or at shutdown.
+        var continuation: CheckedContinuation<Bool, Never>
     }
 
     private struct FlushWaiter {
@@ -32,7 +73,10 @@ final class BatchSpanProcessor: SpanSink, Sendable {
     }
 
     private struct State {
-        var queue: [SpanData] = []
+        /// The queue, oldest first, in chunks of at most one export batch; only the last
+        /// chunk may be partial. A full chunk leaves as a batch without being copied.
+        var chunks: [[SpanData]] = []
+        var queueLength = 0
         /// Spans ever accepted into the queue.
         var acceptedTotal: UInt64 = 0
         /// Spans that have left the queue and been through an export attempt (or were
@@ -51,6 +95,31 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         var wakePending = false
         var flushWaiters: [FlushWaiter] = []
         var nextWaiterID: UInt64 = 0
+        var roomWaiters: [RoomWaiter] = []
+        var isWaitTimerRunning = false
+        /// Set when a wait ran out; cleared once exports drain the queue to the low-water
+        /// mark. While set, nobody waits.
+        var isShedding = false
+        var throttled = 0
+        var throttleTimeouts = 0
+    }
+
+    /// The counters, for ``TracerStatistics``.
+    struct Counters {
+        var ended = 0
+        var exported = 0
+        var dropped = 0
+        var failed = 0
+        var rejected = 0
+        var queueLength = 0
+        var throttled = 0
+        var throttleTimeouts = 0
+    }
+
+    /// What became of a span handed over without waiting.
+    private struct Handover {
+        var wake: CheckedContinuation<Void, Never>?
+        var startedDropping = false
     }
 
     /// What the loop does next, decided under the lock.
@@ -67,6 +136,7 @@ final class BatchSpanProcessor: SpanSink, Sendable {
     private let settings: Settings
     private let state = Mutex(State())
     private let loopTask = Mutex<Task<Void, Never>?>(nil)
+    private let waitTimerTask = Mutex<Task<Void, Never>?>(nil)
 
     init(
         exporter: any SpanExporter, resource: TracingResource, settings: Settings,
@@ -81,39 +151,193 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         loopTask.withLock { $0 = task }
     }
 
-    /// The counters, for ``TracerStatistics``.
-    func counters() -> (
-        ended: Int, exported: Int, dropped: Int, failed: Int, rejected: Int,
-        queueLength: Int
-    ) {
+    func counters() -> Counters {
         state.withLock {
-            ($0.ended, $0.exported, $0.dropped, $0.failed, $0.rejected, $0.queue.count)
+            Counters(
+                ended: $0.ended, exported: $0.exported, dropped: $0.dropped, failed: $0.failed,
+                rejected: $0.rejected, queueLength: $0.queueLength, throttled: $0.throttled,
+                throttleTimeouts: $0.throttleTimeouts)
         }
     }
 
     // MARK: - Hot path
 
     func spanEnded(_ data: SpanData) {
-        var startedDropping = false
-        let wake = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let handover = state.withLock { state -> Handover in
             state.ended += 1
-            guard !state.isShutdown, state.queue.count < settings.maxQueueSize else {
-                state.dropped += 1
-                startedDropping = !state.isDropping && !state.isShutdown
-                state.isDropping = true
-                return nil
-            }
-            state.queue.append(data)
-            state.acceptedTotal += 1
-            return state.queue.count == settings.maxExportBatchSize ? Self.takeWake(&state) : nil
+            return handOver(data, &state)
         }
-        wake?.resume()
+        finish(handover)
+    }
 
-        if startedDropping {
+    /// Queues the span, or drops and counts it when the queue is full or shut down.
+    private func handOver(_ data: SpanData, _ state: inout State) -> Handover {
+        guard !state.isShutdown, state.queueLength < settings.maxQueueSize else {
+            state.dropped += 1
+            let startedDropping = !state.isDropping && !state.isShutdown
+            state.isDropping = true
+            return Handover(startedDropping: startedDropping)
+        }
+        append(data, &state)
+        let full = state.queueLength == settings.maxExportBatchSize
+        return Handover(wake: full ? Self.takeWake(&state) : nil)
+    }
+
+    private func append(_ data: SpanData, _ state: inout State) {
+        let last = state.chunks.count - 1
+        if last >= 0, state.chunks[last].count < settings.maxExportBatchSize {
+            state.chunks[last].append(data)
+        } else {
+            var chunk: [SpanData] = []
+            chunk.reserveCapacity(settings.maxExportBatchSize)
+            chunk.append(data)
+            state.chunks.append(chunk)
+        }
+        state.queueLength += 1
+        state.acceptedTotal += 1
+    }
+
+    private func finish(_ handover: Handover) {
+        handover.wake?.resume()
+        if handover.startedDropping {
             logger.warning(
                 "span queue full (\(settings.maxQueueSize)); dropping ended spans until an "
                     + "export makes room",
                 [LogKey.reason: "queue_full"])
+        }
+    }
+
+    // MARK: - Back-pressure
+
+    /// Queues the span like ``spanEnded(_:)``, first waiting for room when the queue is at
+    /// or above its high-water mark; see the type's contract. Never blocks a thread.
+    func spanEndedWaitingForRoom(_ data: SpanData) async {
+        let handover = state.withLock { state -> Handover? in
+            state.ended += 1
+            return mustWait(state) ? nil : handOver(data, &state)
+        }
+        if let handover {
+            finish(handover)
+            return
+        }
+        await waitInLine(with: data)
+    }
+
+    /// Returns at once while the queue is below its high-water mark; otherwise waits like
+    /// ``spanEndedWaitingForRoom(_:)``. True when let in, false when the wait ran out or the
+    /// processor shut down.
+    func waitForRoom() async -> Bool {
+        guard state.withLock({ mustWait($0) }) else { return true }
+        return await waitInLine(with: nil)
+    }
+
+    private func mustWait(_ state: State) -> Bool {
+        guard settings.maxQueueWait > .zero, !state.isShutdown, !state.isShedding else {
+            return false
+        }
+        return !state.roomWaiters.isEmpty || state.queueLength >= settings.highWaterMark
+    }
+
+    /// What a would-be waiter found under the lock.
+    private enum Registration {
+        case waiting(wake: CheckedContinuation<Void, Never>?, startTimer: Bool)
+        /// The queue drained meanwhile: handed over (when there was a span) without waiting.
+        case handedOver(Handover)
+    }
+
+    @discardableResult
+    private func waitInLine(with span: SpanData?) async -> Bool {
+        let deadline = clock.now() + settings.maxQueueWait
+        return await withCheckedContinuation { continuation in
+            let registration = state.withLock { state -> Registration in
+                guard mustWait(state) else {
+                    return .handedOver(span.map { handOver($0, &state) } ?? Handover())
+                }
+                state.roomWaiters.append(
+                    RoomWaiter(span: span, deadline: deadline, continuation: continuation))
+                state.throttled += 1
+                let startTimer = !state.isWaitTimerRunning
+                state.isWaitTimerRunning = true
+                // With waiters the loop exports whatever is queued as soon as a slot frees.
+                return .waiting(wake: Self.takeWake(&state), startTimer: startTimer)
+            }
+
+            switch registration {
+            case .handedOver(let handover):
+                finish(handover)
+                continuation.resume(returning: true)
+            case .waiting(let wake, let startTimer):
+                wake?.resume()
+                if startTimer {
+                    let task = Task { [self] in await expireWaiters() }
+                    waitTimerTask.withLock { $0 = task }
+                }
+            }
+        }
+    }
+
+    /// Lets waiters in, oldest first, once exports have drained the queue to the low-water
+    /// mark, until the queue is back at the high-water mark. Returns whom to resume.
+    private func admitWaiters(_ state: inout State) -> [CheckedContinuation<Bool, Never>] {
+        guard state.queueLength <= settings.lowWaterMark else { return [] }
+        state.isShedding = false
+
+        var admitted = 0
+        while admitted < state.roomWaiters.count, state.queueLength < settings.highWaterMark {
+            if let span = state.roomWaiters[admitted].span { append(span, &state) }
+            admitted += 1
+        }
+        guard admitted > 0 else { return [] }
+        let resumed = state.roomWaiters[..<admitted].map(\.continuation)
+        state.roomWaiters.removeFirst(admitted)
+        return resumed
+    }
+
+    /// Sleeps until the oldest waiter's deadline; if it is still waiting then, releases every
+    /// waiter as the type's contract says. Runs while anyone waits.
+    private func expireWaiters() async {
+        while true {
+            let now = clock.now()
+            var expired: [RoomWaiter] = []
+            var handovers: [Handover] = []
+            let next = state.withLock { state -> Duration? in
+                guard let oldest = state.roomWaiters.first else {
+                    state.isWaitTimerRunning = false
+                    return nil
+                }
+                guard oldest.deadline <= now else { return oldest.deadline }
+
+                state.isShedding = true
+                state.throttleTimeouts += state.roomWaiters.count
+                expired = state.roomWaiters
+                state.roomWaiters = []
+                for waiter in expired {
+                    if let span = waiter.span { handovers.append(handOver(span, &state)) }
+                }
+                if state.queueLength >= settings.maxExportBatchSize {
+                    handovers.append(Handover(wake: Self.takeWake(&state)))
+                }
+                state.isWaitTimerRunning = false
+                return nil
+            }
+
+            if !expired.isEmpty {
+                logger.warning(
+                    "span exports made no room for \(settings.maxQueueWait); \(expired.count) "
+                        + "producers go on without waiting until the queue drains",
+                    [LogKey.count: String(expired.count), LogKey.reason: "queue_wait_timeout"])
+            }
+            for handover in handovers { finish(handover) }
+            for waiter in expired { waiter.continuation.resume(returning: false) }
+
+            guard let next else { return }
+            do {
+                try await clock.sleep(for: next - now)
+            } catch {
+                // Cancelled by stopLoop(): waiters, if any, were released by shutdown.
+                state.withLock { $0.isWaitTimerRunning = false }
+                return
+            }
         }
     }
 
@@ -133,11 +357,16 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         await withDiscardingTaskGroup { group in
             var scheduleDelayPassed = false
             while !Task.isCancelled {
-                let (step, satisfied) = state.withLock { state -> (Step, [FlushWaiter]) in
-                    let satisfied = Self.takeSatisfiedFlushWaiters(&state)
-                    return (nextStep(&state, scheduleDelayPassed: scheduleDelayPassed), satisfied)
+                var satisfied: [FlushWaiter] = []
+                var admitted: [CheckedContinuation<Bool, Never>] = []
+                let step = state.withLock { state -> Step in
+                    satisfied = Self.takeSatisfiedFlushWaiters(&state)
+                    let step = nextStep(&state, scheduleDelayPassed: scheduleDelayPassed)
+                    admitted = admitWaiters(&state)
+                    return step
                 }
                 for waiter in satisfied { waiter.continuation.resume(returning: true) }
+                for waiter in admitted { waiter.resume(returning: true) }
 
                 switch step {
                 case .export(let batch):
@@ -157,34 +386,24 @@ final class BatchSpanProcessor: SpanSink, Sendable {
 
     /// Takes the next batch when one is due and an export slot is free.
     private func nextStep(_ state: inout State, scheduleDelayPassed: Bool) -> Step {
-        let wantsEverything = !state.flushWaiters.isEmpty || state.isShutdown
+        let wantsEverything =
+            !state.flushWaiters.isEmpty || state.isShutdown || !state.roomWaiters.isEmpty
         let batchDue =
-            state.queue.count >= settings.maxExportBatchSize || scheduleDelayPassed
+            state.queueLength >= settings.maxExportBatchSize || scheduleDelayPassed
             || wantsEverything
-        if !state.queue.isEmpty, batchDue,
+        if state.queueLength > 0, batchDue,
             state.exportsInFlight < settings.maxConcurrentExports
         {
             state.exportsInFlight += 1
-            return .export(Self.takeBatch(&state.queue, limit: settings.maxExportBatchSize))
+            let batch = state.chunks.removeFirst()
+            state.queueLength -= batch.count
+            return .export(batch)
         }
-        if state.isShutdown, state.queue.isEmpty, state.exportsInFlight == 0 {
+        if state.isShutdown, state.queueLength == 0, state.exportsInFlight == 0 {
             state.isLoopFinished = true
             return .stop
         }
         return .wait
-    }
-
-    /// Removes up to `limit` spans from the front of `queue`.
-    private static func takeBatch(_ queue: inout [SpanData], limit: Int) -> [SpanData] {
-        // The usual case hands over the whole array: copying a batch out and shifting the
-        // rest down cost two retains and releases per span in the profile.
-        guard queue.count > limit else {
-            defer { queue = [] }
-            return queue
-        }
-        let batch = Array(queue[..<limit])
-        queue.removeFirst(limit)
-        return batch
     }
 
     private static func takeSatisfiedFlushWaiters(_ state: inout State) -> [FlushWaiter] {
@@ -362,14 +581,16 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         }
         wake?.resume()
         guard first else { return }
+        releaseWaiters()
 
         let flushed = await waitForQueuedSpans(deadline: deadline)
         if !flushed {
             let left = state.withLock { state -> Int in
-                let left = state.queue.count
+                let left = state.queueLength
                 state.dropped += left
                 state.completedTotal += UInt64(left)
-                state.queue.removeAll()
+                state.chunks.removeAll()
+                state.queueLength = 0
                 return left
             }
             logger.warning(
@@ -380,9 +601,22 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         await exporter.shutdown(deadline: deadline)
     }
 
-    /// Cancels the export loop (used at shutdown and when the tracer goes away).
+    /// Cancels the export loop and releases waiting producers (used at shutdown and when the
+    /// tracer goes away).
     func stopLoop() {
         loopTask.withLock { $0 }?.cancel()
+        releaseWaiters()
+        waitTimerTask.withLock { $0 }?.cancel()
+    }
+
+    /// Resumes every producer waiting for room; their spans are dropped and counted.
+    private func releaseWaiters() {
+        let released = state.withLock { state -> [RoomWaiter] in
+            defer { state.roomWaiters = [] }
+            state.dropped += state.roomWaiters.count { $0.span != nil }
+            return state.roomWaiters
+        }
+        for waiter in released { waiter.continuation.resume(returning: false) }
     }
 }
 

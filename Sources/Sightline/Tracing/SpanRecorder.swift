@@ -3,6 +3,7 @@ import Synchronization
 /// Where a recording span delivers itself when it ends.
 protocol SpanSink: Sendable {
     func spanEnded(_ data: SpanData)
+    func spanEndedWaitingForRoom(_ data: SpanData) async
 }
 
 /// The mutable half of a recording span.
