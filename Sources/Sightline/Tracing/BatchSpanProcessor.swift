@@ -6,7 +6,8 @@ import Synchronization
 /// - ``spanEnded(_:)`` never waits: it appends to a bounded queue under a `Mutex` and, when
 ///   the queue has just reached a batch, wakes the export loop. When the queue is full, or
 ///   after shutdown, the span is dropped and counted.
-/// - ``spanEndedWaitingForRoom(_:)`` and ``waitForRoom()`` apply back-pressure instead:
+/// - ``spanEndedUnlessWaiting(_:)`` with ``waitForRoom(queueing:)``, and ``waitForRoom()``,
+///   apply back-pressure instead:
 ///   while the queue stands at or above its high-water mark (or others already wait), the
 ///   caller's task is suspended, never its thread, until exports drain the queue to the
 ///   low-water mark; waiters are let in first come, first served. A wait lasts at most
@@ -24,7 +25,7 @@ import Synchronization
 ///   spans ended; with more, calls may finish in any order.
 /// - ``forceFlush(deadline:)`` returns once every span queued before the call has been
 ///   through an export attempt, or at the deadline.
-final class BatchSpanProcessor: SpanSink, Sendable {
+final class BatchSpanProcessor: Sendable {
     struct Settings: Sendable {
         var maxQueueSize: Int
         var maxExportBatchSize: Int
@@ -116,11 +117,6 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         var throttleTimeouts = 0
     }
 
-    /// What became of a span handed over without waiting.
-    private struct Handover {
-        var wake: CheckedContinuation<Void, Never>?
-        var startedDropping = false
-    }
 
     /// What the loop does next, decided under the lock.
     private enum Step {
@@ -163,24 +159,30 @@ final class BatchSpanProcessor: SpanSink, Sendable {
     // MARK: - Hot path
 
     func spanEnded(_ data: SpanData) {
-        let handover = state.withLock { state -> Handover in
+        var wake: CheckedContinuation<Void, Never>?
+        let startedDropping = state.withLock { state -> Bool in
             state.ended += 1
-            return handOver(data, &state)
+            return handOver(data, &state, wake: &wake)
         }
-        finish(handover)
+        wake?.resume()
+        if startedDropping { warnQueueFull() }
     }
 
-    /// Queues the span, or drops and counts it when the queue is full or shut down.
-    private func handOver(_ data: SpanData, _ state: inout State) -> Handover {
+    /// Queues the span, or drops and counts it when the queue is full or shut down. Sets
+    /// `wake` when the loop is to be woken; returns true when this drop starts a run of
+    /// drops (which is logged once).
+    private func handOver(
+        _ data: SpanData, _ state: inout State, wake: inout CheckedContinuation<Void, Never>?
+    ) -> Bool {
         guard !state.isShutdown, state.queueLength < settings.maxQueueSize else {
             state.dropped += 1
             let startedDropping = !state.isDropping && !state.isShutdown
             state.isDropping = true
-            return Handover(startedDropping: startedDropping)
+            return startedDropping
         }
         append(data, &state)
-        let full = state.queueLength == settings.maxExportBatchSize
-        return Handover(wake: full ? Self.takeWake(&state) : nil)
+        if state.queueLength == settings.maxExportBatchSize { wake = Self.takeWake(&state) }
+        return false
     }
 
     private func append(_ data: SpanData, _ state: inout State) {
@@ -197,34 +199,43 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         state.acceptedTotal += 1
     }
 
-    private func finish(_ handover: Handover) {
-        handover.wake?.resume()
-        if handover.startedDropping {
-            logger.warning(
-                "span queue full (\(settings.maxQueueSize)); dropping ended spans until an "
-                    + "export makes room",
-                [LogKey.reason: "queue_full"])
-        }
+    private func warnQueueFull() {
+        logger.warning(
+            "span queue full (\(settings.maxQueueSize)); dropping ended spans until an "
+                + "export makes room",
+            [LogKey.reason: "queue_full"])
     }
 
     // MARK: - Back-pressure
 
-    /// Queues the span like ``spanEnded(_:)``, first waiting for room when the queue is at
-    /// or above its high-water mark; see the type's contract. Never blocks a thread.
-    func spanEndedWaitingForRoom(_ data: SpanData) async {
-        let handover = state.withLock { state -> Handover? in
+    /// The first step of ending a span with back-pressure, which never suspends: queues the
+    /// span like ``spanEnded(_:)`` unless the caller must wait for room (see the type's
+    /// contract), and returns false then; the caller goes on with
+    /// ``waitForRoom(queueing:)``.
+    ///
+    /// Two steps, because callers rarely need to wait: in the 15 000 spans/s profile of
+    /// `sightline bench tracing`, one `async` hand-over per span cost about 0.65 µs against
+    /// 0.25 µs for the synchronous one.
+    func spanEndedUnlessWaiting(_ data: SpanData) -> Bool {
+        var wake: CheckedContinuation<Void, Never>?
+        let outcome = state.withLock { state -> Bool? in
             state.ended += 1
-            return mustWait(state) ? nil : handOver(data, &state)
+            return mustWait(state) ? nil : handOver(data, &state, wake: &wake)
         }
-        if let handover {
-            finish(handover)
-            return
-        }
+        wake?.resume()
+        guard let startedDropping = outcome else { return false }
+        if startedDropping { warnQueueFull() }
+        return true
+    }
+
+    /// Waits in line and then queues `data` (already counted as ended by
+    /// ``spanEndedUnlessWaiting(_:)``).
+    func waitForRoom(queueing data: SpanData) async {
         await waitInLine(with: data)
     }
 
     /// Returns at once while the queue is below its high-water mark; otherwise waits like
-    /// ``spanEndedWaitingForRoom(_:)``. True when let in, false when the wait ran out or the
+    /// ``waitForRoom(queueing:)``. True when let in, false when the wait ran out or the
     /// processor shut down.
     func waitForRoom() async -> Bool {
         guard state.withLock({ mustWait($0) }) else { return true }
@@ -238,40 +249,35 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         return !state.roomWaiters.isEmpty || state.queueLength >= settings.highWaterMark
     }
 
-    /// What a would-be waiter found under the lock.
-    private enum Registration {
-        case waiting(wake: CheckedContinuation<Void, Never>?, startTimer: Bool)
-        /// The queue drained meanwhile: handed over (when there was a span) without waiting.
-        case handedOver(Handover)
-    }
-
     @discardableResult
     private func waitInLine(with span: SpanData?) async -> Bool {
         let deadline = clock.now() + settings.maxQueueWait
         return await withCheckedContinuation { continuation in
-            let registration = state.withLock { state -> Registration in
+            var wake: CheckedContinuation<Void, Never>?
+            var startedDropping = false
+            var startTimer = false
+            let waiting = state.withLock { state -> Bool in
+                // The queue may have drained since the caller looked.
                 guard mustWait(state) else {
-                    return .handedOver(span.map { handOver($0, &state) } ?? Handover())
+                    if let span { startedDropping = handOver(span, &state, wake: &wake) }
+                    return false
                 }
                 state.roomWaiters.append(
                     RoomWaiter(span: span, deadline: deadline, continuation: continuation))
                 state.throttled += 1
-                let startTimer = !state.isWaitTimerRunning
+                startTimer = !state.isWaitTimerRunning
                 state.isWaitTimerRunning = true
                 // With waiters the loop exports whatever is queued as soon as a slot frees.
-                return .waiting(wake: Self.takeWake(&state), startTimer: startTimer)
+                wake = Self.takeWake(&state)
+                return true
             }
 
-            switch registration {
-            case .handedOver(let handover):
-                finish(handover)
-                continuation.resume(returning: true)
-            case .waiting(let wake, let startTimer):
-                wake?.resume()
-                if startTimer {
-                    let task = Task { [self] in await expireWaiters() }
-                    waitTimerTask.withLock { $0 = task }
-                }
+            wake?.resume()
+            if startedDropping { warnQueueFull() }
+            if !waiting { continuation.resume(returning: true) }
+            if startTimer {
+                let task = Task { [self] in await expireWaiters() }
+                waitTimerTask.withLock { $0 = task }
             }
         }
     }
@@ -299,7 +305,8 @@ final class BatchSpanProcessor: SpanSink, Sendable {
         while true {
             let now = clock.now()
             var expired: [RoomWaiter] = []
-            var handovers: [Handover] = []
+            var wake: CheckedContinuation<Void, Never>?
+            var startedDropping = false
             let next = state.withLock { state -> Duration? in
                 guard let oldest = state.roomWaiters.first else {
                     state.isWaitTimerRunning = false
@@ -312,10 +319,14 @@ final class BatchSpanProcessor: SpanSink, Sendable {
                 expired = state.roomWaiters
                 state.roomWaiters = []
                 for waiter in expired {
-                    if let span = waiter.span { handovers.append(handOver(span, &state)) }
+                    guard let span = waiter.span else { continue }
+                    var ignored: CheckedContinuation<Void, Never>?
+                    if handOver(span, &state, wake: &ignored) { startedDropping = true }
+                    // The loop is woken below, whether or not this span filled a batch.
+                    wake = wake ?? ignored
                 }
-                if state.queueLength >= settings.maxExportBatchSize {
-                    handovers.append(Handover(wake: Self.takeWake(&state)))
+                if wake == nil, state.queueLength >= settings.maxExportBatchSize {
+                    wake = Self.takeWake(&state)
                 }
                 state.isWaitTimerRunning = false
                 return nil
@@ -327,7 +338,8 @@ final class BatchSpanProcessor: SpanSink, Sendable {
                         + "producers go on without waiting until the queue drains",
                     [LogKey.count: String(expired.count), LogKey.reason: "queue_wait_timeout"])
             }
-            for handover in handovers { finish(handover) }
+            wake?.resume()
+            if startedDropping { warnQueueFull() }
             for waiter in expired { waiter.continuation.resume(returning: false) }
 
             guard let next else { return }

@@ -84,6 +84,7 @@ public final class Span: Sendable {
     /// ``TracerStatistics/throttled``.
     public func endWaitingForRoom() async {
         guard let recorder, let data = recorder.finish(span: self) else { return }
-        await recorder.sink.spanEndedWaitingForRoom(data)
+        guard !recorder.sink.spanEndedUnlessWaiting(data) else { return }
+        await recorder.sink.waitForRoom(queueing: data)
     }
 }
