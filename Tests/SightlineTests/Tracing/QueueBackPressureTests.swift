@@ -78,7 +78,8 @@ import Testing
         await second.value
         #expect(await tracer.forceFlush(deadline: .now + .seconds(30)))
 
-        #expect(exporter.exportedNames == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"])
+        #expect(
+            exporter.exportedNames == ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"])
         let statistics = tracer.statistics
         #expect(statistics.exported == 12)
         #expect(statistics.dropped == 0)
