@@ -24,17 +24,21 @@ typealias ProtoArrayValue = Opentelemetry__Proto__Common__V1__ArrayValue
 /// flags in bits 0-7; link `flags` also set bit 8 ("is-remote is known") and bit 9 when the
 /// linked context is remote, as OTLP 1.1 defines.
 public struct OTLPTraceEncoder: Sendable {
+    private let arenas = ArenaPool()
+
     public init() {}
 
-    /// The protobuf encoding of one export request. Pure and thread-safe.
+    /// The protobuf encoding of one export request. Thread-safe; the same input always
+    /// gives the same bytes.
     public func encode(_ spans: [SpanData], resource: TracingResource) -> [UInt8] {
-        let arena = EncodingArena()
-        var builder = MessageBuilder(arena: arena)
-        let request = builder.request(spans, resource: resource)
+        arenas.withArena { arena in
+            var builder = MessageBuilder(arena: arena)
+            let request = builder.request(spans, resource: resource)
 
-        let size = ProtoCalls.packedSize(request)
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = ProtoCalls.pack(request, into: buffer.baseAddress)
+            let size = ProtoCalls.packedSize(request)
+            return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+                count = ProtoCalls.pack(request, into: buffer.baseAddress)
+            }
         }
     }
 

@@ -11,11 +11,17 @@ import SightlineOTLP
 /// (`Tests/Support/python/otlp_receiver.py`, which decodes every request and counts the
 /// spans of the requests it answered 2xx; "delivered" is its count, never ours).
 ///
+/// Sightline's producer ends its spans with `Span.endWaitingForRoom()`, the back-pressure
+/// path the bus uses: it waits while the span queue is three quarters full instead of
+/// dropping. The flat-out phase also runs with the synchronous `Span.end()`, which drops
+/// when the queue is full, for comparison.
+///
 /// Phases, each with a tracer and exporter of its own that are shut down (queue flushed)
 /// before the figures are read:
-/// 1. flat out for `--seconds`: spans created per second, delivered share, CPU per span
-///    (all threads of this process, from the first span to the end of the flush), drops,
-///    and peak resident memory right after the phase;
+/// 1. flat out for `--seconds`, with back-pressure and then dropping: spans created per
+///    second, delivered share, CPU per span (all threads of this process, from the first
+///    span to the end of the flush), drops, waits for queue room, and peak resident memory
+///    right after the phase;
 /// 2. exporter capacity: pre-built spans exported batch after batch through the
 ///    `OTLPHTTPExporter`; spans per CPU-second of this process (its capacity on one core)
 ///    and per wall-clock second;
@@ -24,9 +30,10 @@ import SightlineOTLP
 enum TracingBenchmark {
     static let usage = """
         usage: sightline bench tracing [--seconds S] [--steady-seconds S] [--no-python]
-                                       [--json]
+                                       [--rate R] [--json]
           --seconds S         flat-out phase length (default 5)
           --steady-seconds S  length of each steady-rate phase (default 5)
+          --rate R            only one steady phase at R spans/s (for profiling)
           --no-python         skip the OpenTelemetry Python SDK runs
           --json              print one JSON object as the last line
         Run from the repository root: it starts Tests/Support/python/otlp_receiver.py and,
@@ -44,10 +51,12 @@ enum TracingBenchmark {
         var delivered: Int
         var deliveredShare: Double
         var cpuMicrosecondsPerSpan: Double
-        /// Steady phases: the same less the pacing loop's own cost (its 1 ms sleeps and
+        /// Steady phases: the same less the pacing loop's own cost (its 10 ms sleeps and
         /// clock reads, measured alone in the same run).
         var cpuMicrosecondsPerSpanLessPacing: Double?
         var dropped: Int?
+        /// Span ends that waited for room in the queue.
+        var throttled: Int?
         var peakResidentBytes: Int?
     }
 
@@ -61,18 +70,24 @@ enum TracingBenchmark {
     static func run(_ words: [String]) async throws -> Int32 {
         let arguments = try CommandArguments(
             words, switchNames: ["--json", "--no-python"],
-            valueNames: ["--seconds", "--steady-seconds"])
+            valueNames: ["--seconds", "--steady-seconds", "--rate"])
         try arguments.requireNoPositional()
         let seconds = try arguments.int("--seconds", range: 1...3600) ?? 5
         let steadySeconds = try arguments.int("--steady-seconds", range: 1...3600) ?? 5
         let json = arguments.has("--json")
+        let onlyRate = try arguments.int("--rate", range: 1...10_000_000)
 
         let receiver = try await BenchmarkReceiver.start()
         let report: Report
         do {
-            report = try await runPhases(
-                receiver: receiver, seconds: seconds, steadySeconds: steadySeconds,
-                python: !arguments.has("--no-python"))
+            if let onlyRate {
+                report = try await runOneRate(
+                    receiver: receiver, rate: Double(onlyRate), seconds: steadySeconds)
+            } else {
+                report = try await runPhases(
+                    receiver: receiver, seconds: seconds, steadySeconds: steadySeconds,
+                    python: !arguments.has("--no-python"))
+            }
         } catch {
             await receiver.stop()
             throw error
@@ -90,10 +105,13 @@ enum TracingBenchmark {
         let endpoint = "http://127.0.0.1:\(receiver.port)/v1/traces"
 
         var phases: [Phase] = []
-        let flatOut = try await runSightline(
-            endpoint: endpoint, receiver: receiver, seconds: Double(seconds), rate: nil)
-        phases.append(flatOut)
-        log(flatOut)
+        for waits in [true, false] {
+            let flatOut = try await runSightline(
+                endpoint: endpoint, receiver: receiver, seconds: Double(seconds), rate: nil,
+                waitsForRoom: waits)
+            phases.append(flatOut)
+            log(flatOut)
+        }
 
         let (perCPUSecond, perSecond) = try await measureExporter(endpoint: endpoint)
         FileHandle.standardError.write(
@@ -103,7 +121,7 @@ enum TracingBenchmark {
                     perSecond
                 ).utf8))
 
-        let pacing = pacingCPUSecondsPerSecond()
+        let pacing = await pacingCPUSecondsPerSecond()
         for rate in [15_000, perSecond * 0.5, perSecond * 0.9] {
             var phase = try await runSightline(
                 endpoint: endpoint, receiver: receiver, seconds: Double(steadySeconds),
@@ -136,11 +154,28 @@ enum TracingBenchmark {
             exporterSpansPerSecond: perSecond, pythonSDK: pythonSDK)
     }
 
+    /// One steady phase and nothing else: a short run to profile.
+    private static func runOneRate(
+        receiver: BenchmarkReceiver, rate: Double, seconds: Int
+    ) async throws -> Report {
+        let endpoint = "http://127.0.0.1:\(receiver.port)/v1/traces"
+        var phase = try await runSightline(
+            endpoint: endpoint, receiver: receiver, seconds: Double(seconds), rate: rate)
+        phase.cpuMicrosecondsPerSpanLessPacing =
+            phase.cpuMicrosecondsPerSpan - (await pacingCPUSecondsPerSecond()) * 1e6
+            / max(phase.createdPerSecond, 1)
+        return Report(
+            phases: [phase], exporterSpansPerCPUSecond: 0, exporterSpansPerSecond: 0,
+            pythonSDK: "skipped (--rate)")
+    }
+
     // MARK: - Sightline
 
-    /// The workload through a fresh tracer and OTLP exporter: flat out when `rate` is nil.
+    /// The workload through a fresh tracer and OTLP exporter: flat out when `rate` is nil;
+    /// spans end with back-pressure unless `waitsForRoom` is false.
     private static func runSightline(
-        endpoint: String, receiver: BenchmarkReceiver, seconds: Double, rate: Double?
+        endpoint: String, receiver: BenchmarkReceiver, seconds: Double, rate: Double?,
+        waitsForRoom: Bool = true
     ) async throws -> Phase {
         let exporter = try OTLPHTTPExporter(
             configuration: OTLPExporterConfiguration(endpoint: endpoint), logger: .disabled)
@@ -150,23 +185,29 @@ enum TracingBenchmark {
         let before = try await receiver.deliveredSpans()
 
         let cpuBefore = ProcessResources.cpuSeconds()
-        let (created, elapsed) = produce(tracer: tracer, seconds: seconds, rate: rate)
+        let (created, elapsed) = await produce(
+            tracer: tracer, seconds: seconds, rate: rate, waitsForRoom: waitsForRoom)
         await tracer.shutdown(deadline: .now + .seconds(120))
         let cpu = ProcessResources.cpuSeconds() - cpuBefore
 
         let delivered = try await receiver.deliveredSpans() - before
+        let mode = rate != nil ? "steady" : waitsForRoom ? "flat out" : "flat drop"
         return Phase(
-            sdk: "sightline", mode: rate == nil ? "flat out" : "steady", targetRate: rate,
+            sdk: "sightline", mode: mode, targetRate: rate,
             created: created, createdPerSecond: Double(created) / elapsed, delivered: delivered,
             deliveredShare: Double(delivered) / Double(max(created, 1)),
             cpuMicrosecondsPerSpan: cpu * 1e6 / Double(max(created, 1)),
-            dropped: tracer.statistics.dropped,
+            dropped: tracer.statistics.dropped, throttled: tracer.statistics.throttled,
             peakResidentBytes: ProcessResources.peakResidentBytes())
     }
 
-    /// Makes spans for `seconds`, flat out or paced at `rate` per second (in 1 ms steps).
-    /// Returns how many and the seconds it took.
-    private static func produce(tracer: Tracer, seconds: Double, rate: Double?) -> (Int, Double) {
+    /// Makes spans for `seconds`, flat out or paced at `rate` per second in 10 ms steps
+    /// (at 15 000/s, 150 spans per step: steady at the scale of an export batch, while the
+    /// pacing wakes ten times less often than in 1 ms steps). Returns how many and the seconds
+    /// it took.
+    private static func produce(
+        tracer: Tracer, seconds: Double, rate: Double?, waitsForRoom: Bool
+    ) async -> (Int, Double) {
         let creation = SpanContext(
             traceID: TraceID(high: 0x4bf9_2f35_77b3_4da6, low: 0xa3ce_929d_0e0e_4736),
             spanID: SpanID(0x00f0_67aa_0ba9_02b7), flags: .sampled, isRemote: true)
@@ -193,20 +234,28 @@ enum TracingBenchmark {
                         "messaging.destination.name": .string("orders"),
                         "messaging.message.id": .string("msg-\(created)"),
                     ])
-                span.end()
+                if waitsForRoom {
+                    await span.endWaitingForRoom()
+                } else {
+                    span.end()
+                }
                 created += 1
             }
-            if rate != nil { usleep(1000) }
+            if rate != nil { try? await Task.sleep(for: pacingStep) }
             now = .now
         }
         return (created, (now - start).seconds)
     }
 
+    private static let pacingStep = Duration.milliseconds(10)
+
     /// CPU seconds per second that the steady phases' pacing loop costs with no spans.
-    private static func pacingCPUSecondsPerSecond() -> Double {
+    private static func pacingCPUSecondsPerSecond() async -> Double {
         let start = ContinuousClock.now
         let cpuBefore = ProcessResources.cpuSeconds()
-        while ContinuousClock.now - start < .seconds(1) { usleep(1000) }
+        while ContinuousClock.now - start < .seconds(1) {
+            try? await Task.sleep(for: pacingStep)
+        }
         return (ProcessResources.cpuSeconds() - cpuBefore) / (ContinuousClock.now - start).seconds
     }
 
@@ -259,6 +308,8 @@ enum TracingBenchmark {
                 .padding(toLength: 8, withPad: " ", startingAt: 0),
             (phase.dropped.map(String.init) ?? "-").padding(
                 toLength: 8, withPad: " ", startingAt: 0),
+            (phase.throttled.map(String.init) ?? "-").padding(
+                toLength: 7, withPad: " ", startingAt: 0),
             memory,
         ].joined(separator: " ")
     }
@@ -266,7 +317,7 @@ enum TracingBenchmark {
     private static func table(_ report: Report) -> String {
         let header =
             "sdk        rate          created    created/s  delivered     share   cpu µs  "
-            + "-pacing dropped  peak RSS"
+            + "-pacing dropped  waits   peak RSS"
         var lines = [header] + report.phases.map(row)
         lines.append(
             String(
@@ -331,7 +382,7 @@ private enum PythonWorkload {
             delivered: delivered,
             deliveredShare: Double(delivered) / Double(max(output.created, 1)),
             cpuMicrosecondsPerSpan: output.cpuSeconds * 1e6 / Double(max(output.created, 1)),
-            dropped: nil, peakResidentBytes: output.peakRssBytes)
+            dropped: nil, throttled: nil, peakResidentBytes: output.peakRssBytes)
     }
 
     private static let decoder: JSONDecoder = {

@@ -62,10 +62,29 @@ public final class Span: Sendable {
     }
 
     /// Ends the span. Only the first call counts; later calls and calls on non-recording
-    /// spans do nothing. Never blocks: the finished span is queued for export, or dropped
-    /// and counted when the queue is full.
+    /// spans do nothing. Never blocks or waits: the finished span is queued for export, or
+    /// dropped and counted when the queue is full. Async code should prefer
+    /// ``endWaitingForRoom()``, which waits for room instead of dropping.
     public func end() {
         guard let recorder, let data = recorder.finish(span: self) else { return }
         recorder.sink.spanEnded(data)
+    }
+
+    /// Ends the span like ``end()``, applying back-pressure instead of dropping: while the
+    /// tracer's span queue stands at or above its high-water mark (three quarters of
+    /// ``TracingConfiguration/maxQueueSize``), or other producers already wait, the calling
+    /// task is suspended, never its thread, until exports drain the queue to half; waiters
+    /// go in first come, first served.
+    ///
+    /// The end time is taken before any wait. A wait lasts at most
+    /// ``TracingConfiguration/maxQueueWait``; when it runs out, the span is queued if the
+    /// queue has room, else dropped and counted, and later calls do not wait until exports
+    /// have drained the queue to half, so a collector that stopped answering stalls the
+    /// caller once, for at most that long. Waits are counted in
+    /// ``TracerStatistics/throttled``.
+    public func endWaitingForRoom() async {
+        guard let recorder, let data = recorder.finish(span: self) else { return }
+        guard !recorder.sink.spanEndedUnlessWaiting(data) else { return }
+        await recorder.sink.waitForRoom(queueing: data)
     }
 }

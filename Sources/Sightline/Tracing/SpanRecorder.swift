@@ -1,10 +1,5 @@
 import Synchronization
 
-/// Where a recording span delivers itself when it ends.
-protocol SpanSink: Sendable {
-    func spanEnded(_ data: SpanData)
-}
-
 /// The mutable half of a recording span.
 final class SpanRecorder: Sendable {
     private struct State {
@@ -15,7 +10,9 @@ final class SpanRecorder: Sendable {
         var isOpen = true
     }
 
-    let sink: any SpanSink
+    /// Where the span goes when it ends (the only kind of sink; a concrete type lets the
+    /// compiler inline the hand-over).
+    let sink: BatchSpanProcessor
     private let clock: any BusClock
     private let limits: SpanLimits
     private let startWallNanos: UInt64
@@ -23,7 +20,7 @@ final class SpanRecorder: Sendable {
     private let state: Mutex<State>
 
     init(
-        sink: any SpanSink, clock: any BusClock, limits: SpanLimits,
+        sink: BatchSpanProcessor, clock: any BusClock, limits: SpanLimits,
         attributes: SpanAttributes, links: [SpanLinkData]
     ) {
         self.sink = sink

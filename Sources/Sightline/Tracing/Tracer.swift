@@ -64,7 +64,8 @@ public final class Tracer: Sendable {
                 maxExportBatchSize: min(max(1, configuration.maxExportBatchSize), queueSize),
                 scheduleDelay: configuration.scheduleDelay,
                 exportTimeout: configuration.exportTimeout,
-                maxConcurrentExports: max(1, configuration.maxConcurrentExports))
+                maxConcurrentExports: max(1, configuration.maxConcurrentExports),
+                maxQueueWait: max(.zero, configuration.maxQueueWait))
             processor = BatchSpanProcessor(
                 exporter: exporter, resource: resource, settings: settings, clock: clock,
                 logger: logger.withComponent("sightline.tracing"))
@@ -137,16 +138,33 @@ public final class Tracer: Sendable {
             recorder: recorder)
     }
 
+    /// Suspends the calling task (never its thread) while the span queue stands at or above
+    /// its high-water mark, three quarters of ``TracingConfiguration/maxQueueSize``, until
+    /// exports drain it to half, for at most ``TracingConfiguration/maxQueueWait``.
+    ///
+    /// For producers that end spans with the synchronous ``Span/end()``: waiting here before
+    /// starting work keeps the queue from filling, so those ends are not dropped. Spans can
+    /// still be dropped when many tasks end spans at once after the wait; use
+    /// ``Span/endWaitingForRoom()`` to wait for the span itself. Returns at once when
+    /// tracing is off or there is no exporter.
+    ///
+    /// - Returns: false when the wait ran out (the exporter is making no room; later calls
+    ///   return at once until it has drained the queue to half) or the tracer shut down.
+    @discardableResult
+    public func waitForQueueRoom() async -> Bool {
+        guard let processor else { return true }
+        return await processor.waitForRoom()
+    }
+
     /// The counts so far.
     public var statistics: TracerStatistics {
-        let counters =
-            processor?.counters()
-            ?? (ended: 0, exported: 0, dropped: 0, failed: 0, rejected: 0, queueLength: 0)
+        let counters = processor?.counters() ?? BatchSpanProcessor.Counters()
         return TracerStatistics(
             spansStarted: started.load(ordering: .relaxed), spansEnded: counters.ended,
             exported: counters.exported, dropped: counters.dropped, failed: counters.failed,
             rejected: counters.rejected, queueLength: counters.queueLength,
-            notSampled: notSampled.load(ordering: .relaxed))
+            notSampled: notSampled.load(ordering: .relaxed), throttled: counters.throttled,
+            throttleTimeouts: counters.throttleTimeouts)
     }
 
     /// Exports every span ended before the call, then flushes the exporter, giving up at

@@ -9,7 +9,8 @@ public struct TracerStatistics: Hashable, Sendable {
     /// Spans an exporter accepted.
     public var exported: Int
     /// Spans never exported because the queue was full, the tracer was shut down, or the
-    /// shutdown deadline came while they were queued.
+    /// shutdown deadline came while they were queued (or while their producer waited for
+    /// room).
     public var dropped: Int
     /// Spans in export calls that failed or timed out.
     public var failed: Int
@@ -20,10 +21,16 @@ public struct TracerStatistics: Hashable, Sendable {
     /// Spans started but not recorded because the sampler dropped them (or, with no
     /// exporter, because there is nowhere to send them).
     public var notSampled: Int
+    /// Span ends (``Span/endWaitingForRoom()``) and ``Tracer/waitForQueueRoom()`` calls that
+    /// had to wait for room in the queue.
+    public var throttled: Int
+    /// Of those, the waits that ran out after ``TracingConfiguration/maxQueueWait``.
+    public var throttleTimeouts: Int
 
     public init(
         spansStarted: Int = 0, spansEnded: Int = 0, exported: Int = 0, dropped: Int = 0,
-        failed: Int = 0, rejected: Int = 0, queueLength: Int = 0, notSampled: Int = 0
+        failed: Int = 0, rejected: Int = 0, queueLength: Int = 0, notSampled: Int = 0,
+        throttled: Int = 0, throttleTimeouts: Int = 0
     ) {
         self.spansStarted = spansStarted
         self.spansEnded = spansEnded
@@ -33,5 +40,7 @@ public struct TracerStatistics: Hashable, Sendable {
         self.rejected = rejected
         self.queueLength = queueLength
         self.notSampled = notSampled
+        self.throttled = throttled
+        self.throttleTimeouts = throttleTimeouts
     }
 }

@@ -12,8 +12,9 @@ extension TracingConfiguration {
     /// Variables read: `OTEL_SDK_DISABLED`, `OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`,
     /// `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `OTEL_BSP_MAX_QUEUE_SIZE`,
     /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`, `OTEL_BSP_SCHEDULE_DELAY`,
-    /// `OTEL_BSP_EXPORT_TIMEOUT`, and `OTEL_EXPORTER_OTLP_{,TRACES_}ENDPOINT`, `…HEADERS`,
-    /// `…COMPRESSION`, `…TIMEOUT` (the `TRACES_` form wins when both are set).
+    /// `OTEL_BSP_EXPORT_TIMEOUT`, `OTEL_EXPORTER_OTLP_{,TRACES_}ENDPOINT`, `…HEADERS`,
+    /// `…COMPRESSION`, `…TIMEOUT` (the `TRACES_` form wins when both are set), and
+    /// Sightline's own `SIGHTLINE_BSP_MAX_QUEUE_WAIT`.
     public static func fromEnvironment(
         _ environment: [String: String], logger: Logger
     ) -> TracingConfiguration {
@@ -51,6 +52,9 @@ extension TracingConfiguration {
         }
         if let timeout = reader.milliseconds("OTEL_BSP_EXPORT_TIMEOUT") {
             configuration.exportTimeout = timeout
+        }
+        if let wait = reader.milliseconds("SIGHTLINE_BSP_MAX_QUEUE_WAIT", allowingZero: true) {
+            configuration.maxQueueWait = wait
         }
 
         configuration.otlp = reader.otlpSettings()
@@ -98,12 +102,13 @@ private struct EnvironmentReader {
         return number
     }
 
-    mutating func milliseconds(_ name: String) -> Duration? {
+    mutating func milliseconds(_ name: String, allowingZero: Bool = false) -> Duration? {
         guard let value = string(name) else { return nil }
         guard value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int64(value),
-            number > 0
+            number > 0 || (allowingZero && number == 0)
         else {
-            refuse(name, value, because: "expected a positive whole number of milliseconds")
+            let expected = allowingZero ? "zero or a positive" : "a positive"
+            refuse(name, value, because: "expected \(expected) whole number of milliseconds")
             return nil
         }
         return .milliseconds(number)

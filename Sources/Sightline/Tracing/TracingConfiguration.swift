@@ -50,6 +50,15 @@ public struct TracingConfiguration: Sendable {
     /// environment.
     public var maxConcurrentExports: Int = 4
 
+    /// `SIGHTLINE_BSP_MAX_QUEUE_WAIT` (milliseconds): the longest a producer waits for room
+    /// in the span queue in ``Span/endWaitingForRoom()`` and ``Tracer/waitForQueueRoom()``
+    /// (waiting starts at three quarters of ``maxQueueSize`` and ends at half). After it the
+    /// span is queued if it fits, else dropped and counted, and nobody waits again until the
+    /// exporter has drained the queue to half, so a collector that stopped answering stalls
+    /// producers once at most. Zero turns waiting off: those calls then behave like
+    /// ``Span/end()``. Default 1 s.
+    public var maxQueueWait: Duration = .seconds(1)
+
     /// `OTEL_BSP_EXPORT_TIMEOUT` (milliseconds): how long one export call may take before
     /// it is abandoned and its spans counted as failed. Default 30 s.
     public var exportTimeout: Duration = .milliseconds(30000)

@@ -155,8 +155,8 @@ import Testing
 
         endSpans(["a", "b"], on: tracer)
         #expect(await exporter.waitForExportCalls(1))
-        // The only sleeper now is the export's timeout.
-        #expect(await clock.waitForSleepers(count: 1))
+        // The sleepers now are the schedule-delay timer and the export's timeout.
+        #expect(await clock.waitForSleepers(count: 2))
         clock.advance(by: .seconds(1))
         #expect(await tracer.forceFlush(deadline: .now + .seconds(30)))
 

@@ -29,6 +29,11 @@ final class GatedSpanExporter: SpanExporter {
         for continuation in waiting { continuation.resume() }
     }
 
+    /// Holds later exports again.
+    func close() {
+        state.withLock { $0.isOpen = false }
+    }
+
     func rejectPerBatch(_ count: Int) {
         state.withLock { $0.rejectPerBatch = count }
     }

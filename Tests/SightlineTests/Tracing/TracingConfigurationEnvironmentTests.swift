@@ -198,6 +198,22 @@ import Testing
         expectOneWarning(variable, value: value)
     }
 
+    @Test(arguments: [("250", Duration.milliseconds(250)), ("0", .zero)])
+    func maxQueueWait_whenValid_setsIt(value: String, expected: Duration) {
+        let configuration = parse(["SIGHTLINE_BSP_MAX_QUEUE_WAIT": value])
+
+        #expect(configuration.maxQueueWait == expected)
+        #expect(sink.collected.isEmpty)
+    }
+
+    @Test(arguments: ["-1", "1s", "0.5", "99999999999999999999"])
+    func maxQueueWait_whenInvalid_warnsAndKeepsOneSecond(value: String) {
+        let configuration = parse(["SIGHTLINE_BSP_MAX_QUEUE_WAIT": value])
+
+        #expect(configuration.maxQueueWait == .seconds(1))
+        expectOneWarning("SIGHTLINE_BSP_MAX_QUEUE_WAIT", value: value)
+    }
+
     @Test func batchSize_whenLargerThanQueue_warnsAndUsesTheQueueSize() {
         let configuration = parse([
             "OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "200",
