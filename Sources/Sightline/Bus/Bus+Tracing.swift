@@ -3,7 +3,10 @@ import Foundation
 // Spans follow the OpenTelemetry semantic conventions for messaging: PRODUCER spans named
 // `{operation} {destination}` for publish and send, CONSUMER spans `process {destination}`
 // for each delivery attempt, with attributes under `messaging.*` and Sightline's own under
-// `sightline.*`. Attributes that may matter for sampling are set when the span starts.
+// `sightline.*`. The attributes of the route (system, operation, destination, group) are
+// set when the span starts, so that a sampler sees them; those of the message (id, type,
+// priority, ...) only once the span is known to record, so that an unsampled span costs no
+// attribute building.
 
 /// The attribute names the bus sets on spans, in one place.
 enum SpanAttributeName {
@@ -21,6 +24,43 @@ enum SpanAttributeName {
     static let messageType = "sightline.message.type"
     static let deadLetterReason = "sightline.dead_letter.reason"
     static let retryDelay = "sightline.retry.delay_seconds"
+}
+
+/// The name and start attributes of the spans of one route, made once per route: building
+/// them for every message (a string and a dictionary of four or five hashed keys) was a
+/// tenth of the cost of an unsampled traced delivery in profiles of the in-process bus.
+struct SpanTemplate: Sendable {
+    /// What a PRODUCER template is cached under.
+    struct ProducerKey: Hashable, Sendable {
+        var operation: String
+        var channel: String
+    }
+
+    let name: String
+    let attributes: SpanAttributes
+
+    static func producer(_ key: ProducerKey, system: String) -> SpanTemplate {
+        SpanTemplate(
+            name: "\(key.operation) \(key.channel)",
+            attributes: [
+                SpanAttributeName.system: .string(system),
+                SpanAttributeName.operationName: .string(key.operation),
+                SpanAttributeName.operationType: .string("send"),
+                SpanAttributeName.destination: .string(key.channel),
+            ])
+    }
+
+    static func process(_ key: GroupKey, system: String) -> SpanTemplate {
+        SpanTemplate(
+            name: "process \(key.channel)",
+            attributes: [
+                SpanAttributeName.system: .string(system),
+                SpanAttributeName.operationName: .string("process"),
+                SpanAttributeName.operationType: .string("process"),
+                SpanAttributeName.destination: .string(key.channel),
+                SpanAttributeName.consumerGroup: .string(key.group),
+            ])
+    }
 }
 
 /// How a processing span relates to the context the message was created in.
@@ -44,21 +84,13 @@ extension Bus {
             envelope.traceState = span.context.traceState.isEmpty ? nil : span.context.traceState
             return span
         }
+        let template = producerSpanTemplate(operation: operation, channel: envelope.channel)
         let span = tracer.startSpan(
-            "\(operation) \(envelope.channel)", kind: .producer, parent: parent,
-            links: envelope.links.map(Self.linkData),
-            attributes: [
-                SpanAttributeName.system: .string(transport.system),
-                SpanAttributeName.operationName: .string(operation),
-                SpanAttributeName.operationType: .string("send"),
-                SpanAttributeName.destination: .string(envelope.channel),
-                SpanAttributeName.messageID: .string(envelope.id.description),
-                SpanAttributeName.conversationID: .string(envelope.correlationID),
-                SpanAttributeName.bodySize: .int(Int64(envelope.payload.count)),
-                SpanAttributeName.messageType: .string(envelope.messageType),
-                SpanAttributeName.priority: .string(envelope.priority.rawValue),
-                SpanAttributeName.hasPartitionKey: .bool(envelope.partitionKey != nil),
-            ])
+            template.name, kind: .producer, parent: parent,
+            links: envelope.links.map(Self.linkData), attributes: template.attributes)
+        if span.isRecording {
+            Self.setMessageAttributes(of: envelope, on: span)
+        }
 
         // Only a valid context travels; an invalid incoming one was already dropped when
         // it was parsed, so it is never propagated.
@@ -93,22 +125,43 @@ extension Bus {
             case .childOfCreation: creation
             case .newTraceLinkedToCreation: nil
             }
-        return tracer.startSpan(
-            "process \(envelope.channel)", kind: .consumer, parent: parent, links: links,
-            attributes: [
-                SpanAttributeName.system: .string(transport.system),
-                SpanAttributeName.operationName: .string("process"),
-                SpanAttributeName.operationType: .string("process"),
-                SpanAttributeName.destination: .string(envelope.channel),
-                SpanAttributeName.consumerGroup: .string(subscription.key.group),
-                SpanAttributeName.messageID: .string(envelope.id.description),
-                SpanAttributeName.conversationID: .string(envelope.correlationID),
-                SpanAttributeName.bodySize: .int(Int64(envelope.payload.count)),
-                SpanAttributeName.messageType: .string(envelope.messageType),
-                SpanAttributeName.attempt: .int(Int64(envelope.attempt)),
-                SpanAttributeName.priority: .string(envelope.priority.rawValue),
-                SpanAttributeName.hasPartitionKey: .bool(envelope.partitionKey != nil),
-            ])
+        let template = subscription.processSpan
+        let span = tracer.startSpan(
+            template.name, kind: .consumer, parent: parent, links: links,
+            attributes: template.attributes)
+        if span.isRecording {
+            Self.setMessageAttributes(of: envelope, on: span)
+            span.setAttribute(SpanAttributeName.attempt, .int(Int64(envelope.attempt)))
+        }
+        return span
+    }
+
+    /// The PRODUCER span template of a route, made on first use (bounded by the routes).
+    private func producerSpanTemplate(operation: String, channel: String) -> SpanTemplate {
+        let key = SpanTemplate.ProducerKey(operation: operation, channel: channel)
+        return producerSpans.withLock { templates in
+            if let cached = templates[key] { return cached }
+            let made = SpanTemplate.producer(key, system: transport.system)
+            templates[key] = made
+            return made
+        }
+    }
+
+    /// Sets the attributes that describe the message itself on a recording span.
+    ///
+    /// `messaging.message.body.size` is set only when the payload exists as bytes: a message
+    /// handed over in process as its value has no body, and encoding it only to measure it
+    /// would cost more than the rest of the delivery.
+    private static func setMessageAttributes(of envelope: Envelope, on span: Span) {
+        span.setAttribute(SpanAttributeName.messageID, .string(envelope.id.description))
+        span.setAttribute(SpanAttributeName.conversationID, .string(envelope.correlationID))
+        span.setAttribute(SpanAttributeName.messageType, .string(envelope.messageType))
+        span.setAttribute(SpanAttributeName.priority, .string(envelope.priority.rawValue))
+        span.setAttribute(
+            SpanAttributeName.hasPartitionKey, .bool(envelope.partitionKey != nil))
+        if let bytes = envelope.body.encodedBytes {
+            span.setAttribute(SpanAttributeName.bodySize, .int(Int64(bytes.count)))
+        }
     }
 
     /// The context the message was created in, or nil when it carries none or an invalid

@@ -38,7 +38,15 @@ public struct Envelope: Hashable, Sendable {
     /// 1 for the first delivery, counting up with each retry.
     public var attempt: Int
     public var contentType: String
-    public var payload: Data
+    /// The payload's bytes. A message published in this process and still held as a value
+    /// (see ``EnvelopeBody``) is encoded on each read; one that cannot be encoded reads as
+    /// empty.
+    public var payload: Data {
+        get { (try? body.encoded()) ?? Data() }
+        set { body = EnvelopeBody(bytes: newValue) }
+    }
+    /// The payload as bytes or as the published value.
+    var body: EnvelopeBody
 
     public init(
         id: MessageID = MessageID.make(), messageType: String, schemaVersion: Int = 1,
@@ -67,12 +75,12 @@ public struct Envelope: Hashable, Sendable {
         self.links = links
         self.attempt = attempt
         self.contentType = contentType
-        self.payload = payload
+        self.body = EnvelopeBody(bytes: payload)
     }
 
     /// The size a queue accounts for this envelope: payload plus metadata, approximately.
     public var approximateSize: Int {
-        var size = payload.count + messageType.utf8.count + channel.utf8.count + 96
+        var size = body.approximateSize + messageType.utf8.count + channel.utf8.count + 96
         for (name, value) in headers { size += name.utf8.count + value.utf8.count }
         size += links.count * 64
         return size
