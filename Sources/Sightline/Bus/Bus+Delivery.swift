@@ -11,14 +11,14 @@ extension Bus {
     /// Handles one delivery from a queued group's transport and settles it exactly once:
     /// acknowledged, retried after a backoff, or dead-lettered and acknowledged.
     ///
-    /// A delivery whose handler succeeded is appended to `acknowledgements` rather than
-    /// acknowledged here: the worker acknowledges its whole batch at once, which frees
-    /// queue slots (and wakes a waiting publisher) once per batch instead of once per
-    /// message.
-    func deliverQueued(
-        _ delivery: TransportDelivery, to subscription: Subscription,
-        acknowledgements: inout [TransportDelivery]
-    ) async {
+    /// A delivery whose handler succeeded is not acknowledged here: it returns true, and the
+    /// worker acknowledges its whole batch at once, which frees queue slots (and wakes a
+    /// waiting publisher) once per batch instead of once per message.
+    ///
+    /// - Returns: true when the caller must acknowledge the delivery.
+    func deliverQueued(_ delivery: TransportDelivery, to subscription: Subscription) async
+        -> Bool
+    {
         let envelope = delivery.envelope
         let options = subscription.options
 
@@ -27,7 +27,7 @@ extension Bus {
             let error = BusError(.handlerFailed, "time to live ended at \(expiresAt)")
             await deadLetterQueued(
                 delivery, subscription, reason: .expired, error: error, attempts: 0, span: span)
-            return
+            return false
         }
         if envelope.attempt > options.retry.maximumAttempts {
             // An engine that counts deliveries redelivers once more when a worker died during
@@ -38,7 +38,7 @@ extension Bus {
             await deadLetterQueued(
                 delivery, subscription, reason: .attemptsExhausted, error: error,
                 attempts: options.retry.maximumAttempts, span: span)
-            return
+            return false
         }
         // The store is asked only when the group uses it: an async call per delivery saved.
         if options.delivery.usesIdempotencyStore, await isDuplicate(envelope, in: subscription) {
@@ -48,7 +48,7 @@ extension Bus {
             span.addEvent("sightline.duplicate_skipped")
             span.end()
             transport.acknowledge(delivery)
-            return
+            return false
         }
         if options.delivery == .atMostOnce {
             transport.acknowledge(delivery)
@@ -62,7 +62,7 @@ extension Bus {
             }
             if let reply { sendReply(to: envelope, payload: reply, isError: false) }
             span.end()
-            if options.delivery != .atMostOnce { acknowledgements.append(delivery) }
+            return options.delivery != .atMostOnce
 
         case .failed(let error, let permanentReason):
             let canRetry =
@@ -72,7 +72,7 @@ extension Bus {
                 await deadLetterQueued(
                     delivery, subscription, reason: permanentReason ?? .attemptsExhausted,
                     error: error, attempts: envelope.attempt, span: span)
-                return
+                return false
             }
             _ = subscription.recordFailure(of: envelope.id, at: clock.wallTime())
             let delay = options.retry.delay(
@@ -94,6 +94,7 @@ extension Bus {
                     LogKey.error: "\(error)",
                 ])
             transport.retry(delivery, after: delay)
+            return false
         }
     }
 

@@ -176,19 +176,23 @@ public final class Bus: Sendable {
     private func startWorkers(for subscription: Subscription) {
         let tasks = (0..<subscription.options.concurrency).map { _ in
             Task { [self] in
-                var acknowledgements: [TransportDelivery] = []
                 while true {
                     let deliveries = await transport.receive(
                         from: subscription.key, upTo: Self.deliveriesPerWakeUp)
                     if deliveries.isEmpty { return }
-                    for delivery in deliveries {
+
+                    // The handled ones are acknowledged together (see `deliverQueued`).
+                    var handled: [Int] = []
+                    for index in deliveries.indices {
                         // Once stopped, what is left of the batch is reported unfinished.
                         if lifecycle.load(ordering: .acquiring) == .stopped { break }
-                        await deliverQueued(
-                            delivery, to: subscription, acknowledgements: &acknowledgements)
+                        if await deliverQueued(deliveries[index], to: subscription) {
+                            handled.append(index)
+                        }
                     }
-                    transport.acknowledge(acknowledgements)
-                    acknowledgements.removeAll(keepingCapacity: true)
+                    transport.acknowledge(
+                        handled.count == deliveries.count
+                            ? deliveries : handled.map { deliveries[$0] })
                 }
             }
         }

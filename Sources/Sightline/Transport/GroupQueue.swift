@@ -12,6 +12,15 @@ final class GroupQueue: Sendable {
         var size: Int
     }
 
+    /// What the queue keeps of a delivery being handled: not the envelope, which the
+    /// delivery carries (one copy fewer per message; a retry takes it from the delivery).
+    private struct InFlight {
+        var sequence: UInt64
+        var enqueuedAt: Duration
+        var size: Int
+        var partitionKey: String?
+    }
+
     private enum ReadyItem {
         case unkeyed(Entry)
         case key(String)
@@ -37,7 +46,7 @@ final class GroupQueue: Sendable {
         var lanes: [String: Lane] = [:]
         var held = 0
         var bytes = 0
-        var inFlight: [UInt64: Entry] = [:]
+        var inFlight: [UInt64: InFlight] = [:]
         var unsettled = RingBuffer<(sequence: UInt64, at: Duration)>()
         var settled: Set<UInt64> = []
         var settledTotal: UInt64 = 0
@@ -242,7 +251,7 @@ final class GroupQueue: Sendable {
                 state.bytes -= entry.size
                 state.settledTotal += 1
                 markSettled(entry.sequence, &state)
-                if let key = entry.envelope.partitionKey { release(key: key, &state) }
+                if let key = entry.partitionKey { release(key: key, &state) }
                 if let sender = handOffSlot(&state) { senders.append(sender) }
             }
             let receivers = handOutToWaitingReceivers(&state)
@@ -256,11 +265,16 @@ final class GroupQueue: Sendable {
         resume()
     }
 
-    func retry(token: UInt64, after delay: Duration) {
+    func retry(_ delivery: TransportDelivery, after delay: Duration) {
         let entry = state.withLock { state -> Entry? in
-            guard var entry = state.inFlight.removeValue(forKey: token) else { return nil }
-            entry.envelope.attempt += 1
-            return entry
+            guard let held = state.inFlight.removeValue(forKey: delivery.token) else {
+                return nil
+            }
+            var envelope = delivery.envelope
+            envelope.attempt += 1
+            return Entry(
+                envelope: envelope, sequence: held.sequence, enqueuedAt: held.enqueuedAt,
+                size: held.size)
         }
         guard let entry else { return }
 
@@ -406,7 +420,9 @@ final class GroupQueue: Sendable {
                 state.lanes[key] = lane
                 entry = next
             }
-            state.inFlight[entry.sequence] = entry
+            state.inFlight[entry.sequence] = InFlight(
+                sequence: entry.sequence, enqueuedAt: entry.enqueuedAt, size: entry.size,
+                partitionKey: entry.envelope.partitionKey)
             var delivery = TransportDelivery(
                 envelope: entry.envelope, group: descriptor.key, token: entry.sequence)
             delivery.queue = self

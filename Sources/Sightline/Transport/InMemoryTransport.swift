@@ -79,7 +79,7 @@ public final class InMemoryTransport: Transport {
     }
 
     public func retry(_ delivery: TransportDelivery, after delay: Duration) {
-        queue(of: delivery)?.retry(token: delivery.token, after: delay)
+        queue(of: delivery)?.retry(delivery, after: delay)
     }
 
     private func queue(of delivery: TransportDelivery) -> GroupQueue? {
