@@ -19,9 +19,10 @@ extension Bus {
         let throttled = try await admit(
             channel: E.channel, priority: options.priority ?? event.priority, options: options)
         let envelope = try makeEnvelope(for: event, options: options)
-        let targets = routes.withLock {
-            $0.targets(channel: envelope.channel, messageType: envelope.messageType)
-        }.filter { contracts.admits(envelope, to: $0.key) }
+        let targets = contracts.filtered(
+            routes.withLock {
+                $0.targets(channel: envelope.channel, messageType: envelope.messageType)
+            }, for: envelope)
         try await produce(
             envelope, to: targets, options: options, operation: "publish", throttled: throttled)
     }
@@ -199,7 +200,7 @@ extension Bus {
     func dispatch(
         _ envelope: Envelope, to targets: [Subscription], options: PublishOptions
     ) async throws {
-        let queued = targets.filter { $0.options.dispatch == .queued }.map(\.key)
+        let queued = targets.compactMap { $0.options.dispatch == .queued ? $0.key : nil }
         let whenFull = options.whenFull ?? .wait(timeout: configuration.defaultFullQueueTimeout)
         if transport.fansOutRemotely {
             // The engine copies the envelope to every group, local or not.

@@ -39,14 +39,23 @@ struct SpanTemplate: Sendable {
     let name: String
     let attributes: SpanAttributes
 
+    /// - Parameter attributes: stored with room for the message attributes a recording span
+    ///   adds later, so that adding them does not grow (and rehash) the dictionary.
+    private init(name: String, attributes: [(String, AttributeValue)]) {
+        var stored = SpanAttributes(minimumCapacity: 16)
+        for (key, value) in attributes { stored[key] = value }
+        self.name = name
+        self.attributes = stored
+    }
+
     static func producer(_ key: ProducerKey, system: String) -> SpanTemplate {
         SpanTemplate(
             name: "\(key.operation) \(key.channel)",
             attributes: [
-                SpanAttributeName.system: .string(system),
-                SpanAttributeName.operationName: .string(key.operation),
-                SpanAttributeName.operationType: .string("send"),
-                SpanAttributeName.destination: .string(key.channel),
+                (SpanAttributeName.system, .string(system)),
+                (SpanAttributeName.operationName, .string(key.operation)),
+                (SpanAttributeName.operationType, .string("send")),
+                (SpanAttributeName.destination, .string(key.channel)),
             ])
     }
 
@@ -54,11 +63,11 @@ struct SpanTemplate: Sendable {
         SpanTemplate(
             name: "process \(key.channel)",
             attributes: [
-                SpanAttributeName.system: .string(system),
-                SpanAttributeName.operationName: .string("process"),
-                SpanAttributeName.operationType: .string("process"),
-                SpanAttributeName.destination: .string(key.channel),
-                SpanAttributeName.consumerGroup: .string(key.group),
+                (SpanAttributeName.system, .string(system)),
+                (SpanAttributeName.operationName, .string("process")),
+                (SpanAttributeName.operationType, .string("process")),
+                (SpanAttributeName.destination, .string(key.channel)),
+                (SpanAttributeName.consumerGroup, .string(key.group)),
             ])
     }
 }

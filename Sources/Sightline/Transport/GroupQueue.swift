@@ -33,6 +33,14 @@ final class GroupQueue: Sendable {
         var busy = false
         /// The key is in the ready queue.
         var scheduled = false
+
+        /// Hands out the lane's next message, which makes the key busy.
+        mutating func takeNext() -> Entry? {
+            guard let next = entries.popFirst() else { return nil }
+            scheduled = false
+            busy = true
+            return next
+        }
     }
 
     private struct Sender {
@@ -319,8 +327,11 @@ final class GroupQueue: Sendable {
         return state.withLock { state in
             dropSettledHead(&state)
             let oldest = state.unsettled.first.map { now - $0.at } ?? .zero
+            // A worker takes several messages at once (`receive(upTo:)`) and handles them one
+            // after another: at most one per worker is being handled, the rest still wait.
+            let handling = min(state.inFlight.count, descriptor.concurrency)
             return QueueLag(
-                waiting: state.held, inFlight: state.inFlight.count, oldestAge: oldest,
+                waiting: state.held, inFlight: handling, oldestAge: oldest,
                 capacity: descriptor.capacity, settledTotal: state.settledTotal,
                 queuedBytes: state.bytes)
         }
@@ -412,12 +423,8 @@ final class GroupQueue: Sendable {
             case .unkeyed(let unkeyed):
                 entry = unkeyed
             case .key(let key):
-                guard var lane = state.lanes[key], let next = lane.entries.popFirst() else {
-                    continue
-                }
-                lane.scheduled = false
-                lane.busy = true
-                state.lanes[key] = lane
+                // Taken in place: popping from a copy of the lane would copy its whole buffer.
+                guard let next = state.lanes[key]?.takeNext() else { continue }
                 entry = next
             }
             state.inFlight[entry.sequence] = InFlight(

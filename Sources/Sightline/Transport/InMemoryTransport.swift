@@ -28,14 +28,13 @@ public final class InMemoryTransport: Transport {
     public func enqueue(
         _ envelope: Envelope, to keys: [GroupKey], whenFull: FullQueueBehavior
     ) async throws {
-        let queues = try keys.map { key in
-            guard let queue = groups.withLock({ $0[key] }) else {
-                throw BusError(.unknownGroup, "no subscriber group \(key) is declared")
-            }
-            return queue
-        }
+        // One group with room, the common case: stored without building any list.
         let size = envelope.approximateSize
-        if queues.count == 1, try queues[0].enqueueIfRoom(envelope, size: size) { return }
+        if keys.count == 1, try declaredQueue(keys[0]).enqueueIfRoom(envelope, size: size) {
+            return
+        }
+
+        let queues = try keys.map(declaredQueue)
 
         // Reserve room in every group first, so that the envelope reaches all or none.
         var reserved: [GroupQueue] = []
@@ -52,6 +51,13 @@ public final class InMemoryTransport: Transport {
         for queue in queues {
             queue.commit(envelope, size: size)
         }
+    }
+
+    private func declaredQueue(_ key: GroupKey) throws -> GroupQueue {
+        guard let queue = groups.withLock({ $0[key] }) else {
+            throw BusError(.unknownGroup, "no subscriber group \(key) is declared")
+        }
+        return queue
     }
 
     public func receive(from group: GroupKey) async -> TransportDelivery? {
