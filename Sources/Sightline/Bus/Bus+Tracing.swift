@@ -88,9 +88,7 @@ extension Bus {
         guard tracer.isEnabled else {
             // Nothing records: skip building attributes and pass the context on as it is.
             let span = tracer.startSpan(operation, kind: .producer, parent: parent)
-            envelope.traceParent =
-                span.context.isValid ? TraceParent(span.context).headerValue : nil
-            envelope.traceState = span.context.traceState.isEmpty ? nil : span.context.traceState
+            Self.writeTraceContext(of: span, into: &envelope)
             return span
         }
         let template = producerSpanTemplate(operation: operation, channel: envelope.channel)
@@ -101,16 +99,24 @@ extension Bus {
             Self.setMessageAttributes(of: envelope, on: span)
         }
 
-        // Only a valid context travels; an invalid incoming one was already dropped when
-        // it was parsed, so it is never propagated.
-        if span.context.isValid {
-            envelope.traceParent = TraceParent(span.context).headerValue
-            envelope.traceState = span.context.traceState.isEmpty ? nil : span.context.traceState
-        } else {
+        Self.writeTraceContext(of: span, into: &envelope)
+        return span
+    }
+
+    /// Writes the span's context into the envelope's `traceparent` and `tracestate`. Only a
+    /// valid context travels; an invalid incoming one was already dropped when it was
+    /// parsed, so it is never propagated.
+    private static func writeTraceContext(of span: Span, into envelope: inout Envelope) {
+        guard span.context.isValid else {
             envelope.traceParent = nil
             envelope.traceState = nil
+            envelope.writtenTraceContext = WrittenTraceContext()
+            return
         }
-        return span
+        let header = TraceParent(span.context).headerValue
+        envelope.traceParent = header
+        envelope.traceState = span.context.traceState.isEmpty ? nil : span.context.traceState
+        envelope.writtenTraceContext = WrittenTraceContext(header: header, context: span.context)
     }
 
     /// Starts the CONSUMER span of one delivery attempt.
@@ -176,9 +182,20 @@ extension Bus {
     /// The context the message was created in, or nil when it carries none or an invalid
     /// one (processing then starts a new trace).
     static func creationContext(of envelope: Envelope) -> SpanContext? {
-        guard let header = envelope.traceParent, let parent = TraceParent.parse(header) else {
-            return nil
+        guard let header = envelope.traceParent else { return nil }
+
+        // Written in this process from a context without tracestate: what parsing the header
+        // would give, without parsing it.
+        let written = envelope.writtenTraceContext
+        if let context = written.context, header == written.header, envelope.traceState == nil,
+            context.traceState.isEmpty
+        {
+            return SpanContext(
+                traceID: context.traceID, spanID: context.spanID, flags: context.flags,
+                traceState: "", isRemote: true)
         }
+
+        guard let parent = TraceParent.parse(header) else { return nil }
         let state = envelope.traceState.map { TraceState.parse($0) } ?? TraceState()
         return parent.makeSpanContext(traceState: state)
     }

@@ -32,6 +32,8 @@ public struct Envelope: Hashable, Sendable {
     public var traceParent: String?
     /// The W3C `tracestate` value.
     public var traceState: String?
+    /// The span context `traceParent` was written from in this process, if any.
+    var writtenTraceContext = WrittenTraceContext()
     /// The W3C `baggage` value, passed through unchanged.
     public var baggage: String?
     public var links: [SpanLink]
@@ -85,6 +87,21 @@ public struct Envelope: Hashable, Sendable {
         size += links.count * 64
         return size
     }
+}
+
+/// The span context an envelope's `traceparent` was written from, kept beside the header so
+/// that a consumer in the same process need not parse it back: formatting and parsing the
+/// header were a twentieth of the cost of a traced in-process delivery in profiles.
+///
+/// It is not part of the envelope's value: any two compare equal. A consumer uses it only
+/// while `traceParent` is still the header it was written as.
+struct WrittenTraceContext: Hashable, Sendable {
+    var header: String?
+    var context: SpanContext?
+
+    static func == (lhs: WrittenTraceContext, rhs: WrittenTraceContext) -> Bool { true }
+
+    func hash(into hasher: inout Hasher) {}
 }
 
 /// Bounds every decoder applies, so that hostile input cannot exhaust memory.
