@@ -6,10 +6,17 @@ import Synchronization
 /// bus, next to the simplest bounded queue moving the same messages in the same run.
 enum InprocBenchmark {
     static let usage = """
-        usage: sightline bench inproc [--messages N] [--runs R] [--json]
+        usage: sightline bench inproc [--messages N] [--runs R] [--only NAME] [--json]
           --messages N   messages per run (default 200000)
           --runs R       runs per scenario; the median is reported (default 3)
+          --only ID      run only one scenario besides the baseline, for profiling:
+                         bus, bus-4-groups, tracing-100, tracing-10 or metrics
           --json         print one JSON object as the last line
+
+        "CPU µs/msg" is the process's CPU time (all threads) over the run, per handled
+        message: less sensitive than throughput to other load on the machine.
+        "peak RSS" is the process's peak resident memory when the scenario had finished;
+        scenarios run one after another, so it only ever grows down the table.
         """
 
     struct Result: Codable {
@@ -18,6 +25,8 @@ enum InprocBenchmark {
         var messages: Int
         var seconds: Double
         var messagesPerSecond: Double
+        /// CPU time of the whole process during the run, per handled message.
+        var cpuMicrosecondsPerMessage: Double = 0
         var p50Microseconds: Double
         var p99Microseconds: Double
         var ratioToBaseline: Double?
@@ -25,9 +34,13 @@ enum InprocBenchmark {
         var ratioToUntraced: Double?
         var spansExported: Int?
         var spansDropped: Int?
+        /// The process's peak resident memory once the scenario had finished.
+        var peakResidentBytes: Int = 0
 
         enum CodingKeys: String, CodingKey {
             case scenario, groups, messages, seconds
+            case peakResidentBytes = "peak_resident_bytes"
+            case cpuMicrosecondsPerMessage = "cpu_us_per_message"
             case ratioToUntraced = "ratio_to_untraced"
             case spansExported = "spans_exported"
             case spansDropped = "spans_dropped"
@@ -49,22 +62,28 @@ enum InprocBenchmark {
 
     static func run(_ words: [String]) async throws -> Int32 {
         let arguments = try CommandArguments(
-            words, switchNames: ["--json"], valueNames: ["--messages", "--runs"])
+            words, switchNames: ["--json"], valueNames: ["--messages", "--runs", "--only"])
         try arguments.requireNoPositional()
         let messages = try arguments.int("--messages", range: 1000...100_000_000) ?? 200_000
         let runs = try arguments.int("--runs", range: 1...50) ?? 3
+        let only = arguments.string("--only")
 
-        let baseline = try await median(runs) { try await runBaseline(messages: messages) }
+        var baseline = try await median(runs) { try await runBaseline(messages: messages) }
+        baseline.peakResidentBytes = ProcessResources.peakResidentBytes()
         var results = [baseline]
-        let scenarios: [(String, Int, Instrumentation)] = [
-            ("sightline", 1, .none),
-            ("sightline", 4, .none),
-            ("sightline, tracing 100%", 1, .tracing(ratio: 1)),
-            ("sightline, tracing 10%", 1, .tracing(ratio: 0.1)),
-            ("sightline, metrics", 1, .metrics),
+        let scenarios: [(id: String, name: String, groups: Int, Instrumentation)] = [
+            ("bus", "sightline", 1, .none),
+            ("bus-4-groups", "sightline", 4, .none),
+            ("tracing-100", "sightline, tracing 100%", 1, .tracing(ratio: 1)),
+            ("tracing-10", "sightline, tracing 10%", 1, .tracing(ratio: 0.1)),
+            ("metrics", "sightline, metrics", 1, .metrics),
         ]
+        if let only, !scenarios.contains(where: { $0.id == only }) {
+            throw UsageError(message: "unknown scenario '\(only)'\n\(usage)")
+        }
         var untraced: [Int: Double] = [:]
-        for (name, groups, instrumentation) in scenarios {
+        for (id, name, groups, instrumentation) in scenarios {
+            if let only, id != only { continue }
             var result = try await median(runs) {
                 try await runBus(
                     name: name, messages: messages, groups: groups,
@@ -76,6 +95,7 @@ enum InprocBenchmark {
             } else if let plain = untraced[groups] {
                 result.ratioToUntraced = result.messagesPerSecond / plain
             }
+            result.peakResidentBytes = ProcessResources.peakResidentBytes()
             results.append(result)
         }
 
@@ -145,16 +165,19 @@ enum InprocBenchmark {
         }
 
         let started = ContinuousClock.now
+        let cpuBefore = ProcessResources.cpuSeconds()
         for sequence in 0..<messages {
             let sentAt = (ContinuousClock.now - origin).nanoseconds
             try await bus.publish(BenchEvent(sequence: sequence, sentAtNanos: sentAt))
         }
         _ = await bus.shutdown(deadline: .seconds(600))
         let elapsed = (ContinuousClock.now - started).seconds
+        let cpu = ProcessResources.cpuSeconds() - cpuBefore
         await configuration.tracer.shutdown(deadline: .now + .seconds(30))
 
         var result = latencies.result(
             scenario: name, groups: groups, messages: messages * groups, seconds: elapsed)
+        result.cpuMicrosecondsPerMessage = cpu * 1e6 / Double(messages * groups)
         if case .tracing = instrumentation {
             let statistics = configuration.tracer.statistics
             result.spansExported = statistics.exported
@@ -169,6 +192,7 @@ enum InprocBenchmark {
         let origin = ContinuousClock.now
 
         let started = ContinuousClock.now
+        let cpuBefore = ProcessResources.cpuSeconds()
         let consumer = Task {
             while let (_, sentAt) = await queue.pop() {
                 latencies.record((ContinuousClock.now - origin).nanoseconds - sentAt)
@@ -180,10 +204,13 @@ enum InprocBenchmark {
         queue.finish()
         await consumer.value
         let elapsed = (ContinuousClock.now - started).seconds
+        let cpu = ProcessResources.cpuSeconds() - cpuBefore
 
-        return latencies.result(
+        var result = latencies.result(
             scenario: "baseline: Mutex ring buffer", groups: 1, messages: messages,
             seconds: elapsed)
+        result.cpuMicrosecondsPerMessage = cpu * 1e6 / Double(messages)
+        return result
     }
 
     private static func printTable(_ results: [Result], runs: Int) {
@@ -191,16 +218,17 @@ enum InprocBenchmark {
             "sightline bench inproc: \(ProcessInfo.processInfo.activeProcessorCount) cores, "
                 + "median of \(runs) run(s)")
         let header =
-            "scenario                        groups   messages    msgs/s    p50 µs    p99 µs"
-            + "  vs baseline  vs untraced  spans kept/dropped"
+            "scenario                        groups   messages    msgs/s  CPU µs/msg    p50 µs"
+            + "    p99 µs  vs baseline  vs untraced   peak RSS  spans kept/dropped"
         print(header)
         for result in results {
             let name = result.scenario.padding(toLength: 30, withPad: " ", startingAt: 0)
             var line = String(
-                format: "%@ %7d %10d %9.0f %9.1f %9.1f %12.2f", name, result.groups,
-                result.messages, result.messagesPerSecond, result.p50Microseconds,
-                result.p99Microseconds, result.ratioToBaseline ?? 1)
+                format: "%@ %7d %10d %9.0f %11.2f %9.1f %9.1f %12.2f", name, result.groups,
+                result.messages, result.messagesPerSecond, result.cpuMicrosecondsPerMessage,
+                result.p50Microseconds, result.p99Microseconds, result.ratioToBaseline ?? 1)
             line += result.ratioToUntraced.map { String(format: " %12.2f", $0) } ?? "            -"
+            line += String(format: " %7.1f MB", Double(result.peakResidentBytes) / 1_048_576)
             if let exported = result.spansExported, let dropped = result.spansDropped {
                 line += "  \(exported)/\(dropped)"
             }

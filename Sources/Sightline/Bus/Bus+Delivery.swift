@@ -10,7 +10,15 @@ enum AttemptResult {
 extension Bus {
     /// Handles one delivery from a queued group's transport and settles it exactly once:
     /// acknowledged, retried after a backoff, or dead-lettered and acknowledged.
-    func deliverQueued(_ delivery: TransportDelivery, to subscription: Subscription) async {
+    ///
+    /// A delivery whose handler succeeded is not acknowledged here: it returns true, and the
+    /// worker acknowledges its whole batch at once, which frees queue slots (and wakes a
+    /// waiting publisher) once per batch instead of once per message.
+    ///
+    /// - Returns: true when the caller must acknowledge the delivery.
+    func deliverQueued(_ delivery: TransportDelivery, to subscription: Subscription) async
+        -> Bool
+    {
         let envelope = delivery.envelope
         let options = subscription.options
 
@@ -19,7 +27,7 @@ extension Bus {
             let error = BusError(.handlerFailed, "time to live ended at \(expiresAt)")
             await deadLetterQueued(
                 delivery, subscription, reason: .expired, error: error, attempts: 0, span: span)
-            return
+            return false
         }
         if envelope.attempt > options.retry.maximumAttempts {
             // An engine that counts deliveries redelivers once more when a worker died during
@@ -30,16 +38,17 @@ extension Bus {
             await deadLetterQueued(
                 delivery, subscription, reason: .attemptsExhausted, error: error,
                 attempts: options.retry.maximumAttempts, span: span)
-            return
+            return false
         }
-        if await isDuplicate(envelope, in: subscription) {
+        // The store is asked only when the group uses it: an async call per delivery saved.
+        if options.delivery.usesIdempotencyStore, await isDuplicate(envelope, in: subscription) {
             subscription.metrics?.metrics.deduplicated.labels(
                 subscription.key.channel, subscription.key.group
             ).increment()
             span.addEvent("sightline.duplicate_skipped")
             span.end()
             transport.acknowledge(delivery)
-            return
+            return false
         }
         if options.delivery == .atMostOnce {
             transport.acknowledge(delivery)
@@ -47,10 +56,13 @@ extension Bus {
 
         switch await runHandler(envelope, in: subscription, span: span) {
         case .handled(let reply):
-            await recordProcessed(envelope, in: subscription)
+            subscription.forgetFailures(of: envelope.id)
+            if options.delivery.usesIdempotencyStore {
+                await recordProcessed(envelope, in: subscription)
+            }
             if let reply { sendReply(to: envelope, payload: reply, isError: false) }
             span.end()
-            if options.delivery != .atMostOnce { transport.acknowledge(delivery) }
+            return options.delivery != .atMostOnce
 
         case .failed(let error, let permanentReason):
             let canRetry =
@@ -60,7 +72,7 @@ extension Bus {
                 await deadLetterQueued(
                     delivery, subscription, reason: permanentReason ?? .attemptsExhausted,
                     error: error, attempts: envelope.attempt, span: span)
-                return
+                return false
             }
             _ = subscription.recordFailure(of: envelope.id, at: clock.wallTime())
             let delay = options.retry.delay(
@@ -82,6 +94,7 @@ extension Bus {
                     LogKey.error: "\(error)",
                 ])
             transport.retry(delivery, after: delay)
+            return false
         }
     }
 
@@ -96,6 +109,7 @@ extension Bus {
             let span = startProcessSpan(for: envelope, in: subscription)
             switch await runHandler(envelope, in: subscription, span: span) {
             case .handled(let reply):
+                subscription.forgetFailures(of: envelope.id)
                 await recordProcessed(envelope, in: subscription)
                 if let reply { sendReply(to: envelope, payload: reply, isError: false) }
                 span.end()
@@ -133,20 +147,24 @@ extension Bus {
         }
 
         let spanContext = span.context.isValid ? span.context : nil
-        let context = MessageContext(
+        var context = MessageContext(
             envelope: envelope, group: subscription.key.group, spanContext: spanContext)
+        context.processingSpan = span
         let metrics = subscription.metrics
         metrics?.delivered.increment()
         metrics?.inFlight.increment()
-        let started = clock.now()
+        let started = metrics == nil ? .zero : clock.now()
 
         let result: AttemptResult
         do {
             let reply = try await MessageContext.$current.withValue(context) {
-                try await TracingContext.$current.withValue(spanContext) {
-                    try await Bus.$processingSpan.withValue(span) {
-                        try await handler(envelope, context)
-                    }
+                // Without a span context (tracing off, no incoming trace) there is nothing to
+                // set: each task-local binding is an allocation per delivery.
+                if spanContext == nil, TracingContext.current == nil {
+                    return try await handler(envelope, context)
+                }
+                return try await TracingContext.$current.withValue(spanContext) {
+                    try await handler(envelope, context)
                 }
             }
             result = .handled(reply: reply)
@@ -204,8 +222,8 @@ extension Bus {
         }
     }
 
+    /// Records a handled message in the idempotency store of an effectively-once group.
     private func recordProcessed(_ envelope: Envelope, in subscription: Subscription) async {
-        subscription.forgetFailures(of: envelope.id)
         guard case .effectivelyOnce = subscription.options.delivery else { return }
         do {
             try await idempotencyStore.record(
@@ -223,7 +241,14 @@ extension Bus {
         _ delivery: TransportDelivery, _ subscription: Subscription, reason: DeadLetterReason,
         error: any Error, attempts: Int, span: Span
     ) async {
-        let envelope = delivery.envelope
+        // A letter keeps bytes: a payload still held as a value is encoded now.
+        var envelope = delivery.envelope
+        var errorDescription = "\(error)"
+        do {
+            try envelope.body.encode()
+        } catch let encodingError {
+            errorDescription += "; the payload does not encode: \(encodingError)"
+        }
         let now = clock.wallTime()
         span.setAttribute(SpanAttributeName.deadLetterReason, .string(reason.rawValue))
         span.addEvent(
@@ -239,7 +264,7 @@ extension Bus {
             span.context.isValid ? TraceParent(span.context).headerValue : envelope.traceParent
         let letter = DeadLetter(
             envelope: envelope, group: subscription.key.group, reason: reason,
-            errorDescription: "\(error)", attempts: attempts,
+            errorDescription: errorDescription, attempts: attempts,
             firstFailureAt: subscription.recordFailure(of: envelope.id, at: now),
             lastFailureAt: now, deadLetterTraceParent: deadLetterContext)
 

@@ -14,6 +14,8 @@ extension Bus {
         for message: M, options: PublishOptions = PublishOptions()
     ) throws -> Envelope {
         var envelope = try makeEnvelope(for: message, options: options)
+        // Whoever asked keeps or sends the envelope elsewhere: it needs the bytes.
+        try encodePayload(of: &envelope)
         if let context = TracingContext.current, context.isValid {
             envelope.traceParent = TraceParent(context).headerValue
             envelope.traceState = context.traceState.isEmpty ? nil : context.traceState

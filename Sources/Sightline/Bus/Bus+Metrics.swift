@@ -2,8 +2,9 @@ import Foundation
 import Synchronization
 
 /// The metric handles of one subscriber group, resolved once when the group starts so that
-/// the delivery path records with atomic operations only.
-struct GroupMetrics: Sendable {
+/// the delivery path records with atomic operations only. A class, so that the delivery
+/// path shares one reference instead of copying (and retaining) every handle.
+final class GroupMetrics: Sendable {
     let metrics: BusMetrics
     let key: GroupKey
     let system: String

@@ -8,8 +8,10 @@ extension Bus {
     ///
     /// - Throws: ``BusError`` `queueFull` when a group has no room (after waiting, unless
     ///   `options.whenFull` is `.fail`), `shuttingDown`, `handlerFailed` from an inline
-    ///   handler, `encodingFailed`, `shed` when the admission control refuses it (after
-    ///   waiting out a throttle delay when it asks for one).
+    ///   handler, `encodingFailed` when the payload does not encode (in process it is
+    ///   encoded only where bytes are needed, see ``Transport/carriesMessageValues``),
+    ///   `shed` when the admission control refuses it (after waiting out a throttle delay
+    ///   when it asks for one).
     public func publish<E: Event>(_ event: E, options: PublishOptions = PublishOptions())
         async throws
     {
@@ -17,9 +19,10 @@ extension Bus {
         let throttled = try await admit(
             channel: E.channel, priority: options.priority ?? event.priority, options: options)
         let envelope = try makeEnvelope(for: event, options: options)
-        let targets = routes.withLock {
-            $0.targets(channel: envelope.channel, messageType: envelope.messageType)
-        }.filter { contracts.admits(envelope, to: $0.key) }
+        let targets = contracts.filtered(
+            routes.withLock {
+                $0.targets(channel: envelope.channel, messageType: envelope.messageType)
+            }, for: envelope)
         try await produce(
             envelope, to: targets, options: options, operation: "publish", throttled: throttled)
     }
@@ -100,15 +103,12 @@ extension Bus {
 
     // MARK: Building envelopes
 
+    /// Builds the envelope of a new message. Over a transport that keeps envelopes in this
+    /// process the payload stays the message value until bytes are needed (``EnvelopeBody``);
+    /// otherwise it is encoded here.
     func makeEnvelope<M: Message>(for message: M, options: PublishOptions) throws -> Envelope {
         try checkIntake()
 
-        let payload: Data
-        do {
-            payload = try M.payloadCodec.encode(message)
-        } catch {
-            throw BusError(.encodingFailed, "\(M.messageType) does not encode: \(error)")
-        }
         let now = clock.wallTime()
         let parent = MessageContext.current
         // The trace context is set from the producer span once it starts.
@@ -120,7 +120,11 @@ extension Bus {
             expiresAt: options.timeToLive.map { now.addingTimeInterval($0.seconds) },
             correlationID: parent?.correlationID, causationID: parent?.messageID.description,
             headers: options.headers, baggage: parent?.envelope.baggage, links: options.links,
-            contentType: M.payloadCodec.contentType, payload: payload)
+            contentType: M.payloadCodec.contentType, payload: Data())
+        envelope.body = EnvelopeBody(deferring: message)
+        if !transport.carriesMessageValues {
+            try encodePayload(of: &envelope)
+        }
         if envelope.correlationID.isEmpty { envelope.correlationID = envelope.id.description }
         do {
             try envelope.validateForEncoding(limits: configuration.envelopeLimits)
@@ -130,11 +134,21 @@ extension Bus {
         return envelope
     }
 
+    /// Encodes a payload still held as a value.
+    ///
+    /// - Throws: ``BusError`` `encodingFailed`.
+    func encodePayload(of envelope: inout Envelope) throws {
+        do {
+            try envelope.body.encode()
+        } catch {
+            throw BusError(.encodingFailed, "\(envelope.messageType) does not encode: \(error)")
+        }
+    }
+
     /// Refuses new work once shutdown began, except follow-up messages of handlers that are
     /// still draining.
     func checkIntake() throws {
-        let state = lifecycle.withLock { $0 }
-        switch state {
+        switch lifecycle.load(ordering: .acquiring) {
         case .running:
             return
         case .draining where MessageContext.current != nil:
@@ -163,7 +177,8 @@ extension Bus {
         operation: String, throttled: Duration? = nil
     ) async throws {
         var envelope = envelope
-        let started = clock.now()
+        // Only the publish metrics read the start time.
+        let started = metrics == nil ? .zero : clock.now()
         let span = startProducerSpan(for: &envelope, operation: operation)
         if let throttled {
             span.addEvent(
@@ -185,7 +200,7 @@ extension Bus {
     func dispatch(
         _ envelope: Envelope, to targets: [Subscription], options: PublishOptions
     ) async throws {
-        let queued = targets.filter { $0.options.dispatch == .queued }.map(\.key)
+        let queued = targets.compactMap { $0.options.dispatch == .queued ? $0.key : nil }
         let whenFull = options.whenFull ?? .wait(timeout: configuration.defaultFullQueueTimeout)
         if transport.fansOutRemotely {
             // The engine copies the envelope to every group, local or not.

@@ -8,11 +8,8 @@ extension Bus {
     /// Requests still waiting for a reply fail with `shuttingDown`. Calling it again returns
     /// at once with an empty report.
     public func shutdown(deadline: Duration) async -> ShutdownReport {
-        let wasRunning = lifecycle.withLock { state -> Bool in
-            guard case .running = state else { return false }
-            state = .draining
-            return true
-        }
+        let (wasRunning, _) = lifecycle.compareExchange(
+            expected: .running, desired: .draining, ordering: .acquiringAndReleasing)
         guard wasRunning else {
             return ShutdownReport(drained: true, unfinished: [:], abandonedRequests: 0)
         }
@@ -27,7 +24,7 @@ extension Bus {
                 return false
             })
 
-        lifecycle.withLock { $0 = .stopped }
+        lifecycle.store(.stopped, ordering: .releasing)
         let unfinished = await transport.close()
         let tasks = workers.withLock { workers in
             defer { workers = [] }

@@ -8,7 +8,7 @@ import Synchronization
 /// queued dispatch run on the bus's workers from the moment they are registered. Call
 /// ``shutdown(deadline:)`` before the process exits so that queued work drains.
 public final class Bus: Sendable {
-    enum Lifecycle {
+    enum Lifecycle: UInt8, AtomicRepresentable {
         case running
         case draining
         case stopped
@@ -26,12 +26,15 @@ public final class Bus: Sendable {
     let replyAddress: String
 
     let routes = Mutex(Routes())
-    let lifecycle = Mutex(Lifecycle.running)
+    /// Read on every publish and every delivery, so an atomic rather than a lock.
+    let lifecycle = Atomic(Lifecycle.running)
     let workers = Mutex<[Task<Void, Never>]>([])
     let pendingReplies = Mutex<[MessageID: PendingReply]>([:])
     let random: Mutex<SplitMix64>
     /// Publish metric handles by route, resolved on first use (bounded by the routes).
     let publishMetrics = Mutex<[PublishMetrics.Key: PublishMetrics]>([:])
+    /// PRODUCER span names and start attributes by route, made on first use.
+    let producerSpans = Mutex<[SpanTemplate.ProducerKey: SpanTemplate]>([:])
     /// Handled schema versions and routing filters per subscription (Schema/).
     let contracts = ContractTable()
 
@@ -115,8 +118,13 @@ public final class Bus: Sendable {
         let key = GroupKey(channel: M.channel, group: group)
         let options = try options.validated(for: key)
         let reader = try reader ?? MessageReader<M>()
+        let received = contracts.metrics(metrics)?.received.labels(
+            key.channel, key.group, M.messageType,
+            SchemaMetrics.versionLabel(M.schemaVersion, handled: M.schemaVersion))
         let erased: ErasedHandler = { [unowned self] envelope, context in
-            let message = try readMessage(envelope, with: reader, key: key)
+            let message = try readMessage(
+                envelope, with: reader, key: key, span: context.processingSpan,
+                handledVersionReceived: received)
             do {
                 try message.validate()
             } catch let error as InvalidMessageError {
@@ -139,7 +147,8 @@ public final class Bus: Sendable {
                     key: key, options: options,
                     metrics: metrics.map {
                         GroupMetrics(metrics: $0, key: key, system: transport.system)
-                    })
+                    },
+                    processSpan: .process(key, system: transport.system))
             try subscription.add(messageType: M.messageType, handler: erased)
             routes.subscriptions[key] = subscription
             routes.byType[key.channel, default: [:]][M.messageType, default: []].append(
@@ -167,13 +176,33 @@ public final class Bus: Sendable {
     private func startWorkers(for subscription: Subscription) {
         let tasks = (0..<subscription.options.concurrency).map { _ in
             Task { [self] in
-                while let delivery = await transport.receive(from: subscription.key) {
-                    await deliverQueued(delivery, to: subscription)
+                while true {
+                    let deliveries = await transport.receive(
+                        from: subscription.key, upTo: Self.deliveriesPerWakeUp)
+                    if deliveries.isEmpty { return }
+
+                    // The handled ones are acknowledged together (see `deliverQueued`).
+                    var handled: [Int] = []
+                    for index in deliveries.indices {
+                        // Once stopped, what is left of the batch is reported unfinished.
+                        if lifecycle.load(ordering: .acquiring) == .stopped { break }
+                        if await deliverQueued(deliveries[index], to: subscription) {
+                            handled.append(index)
+                        }
+                    }
+                    transport.acknowledge(
+                        handled.count == deliveries.count
+                            ? deliveries : handled.map { deliveries[$0] })
                 }
             }
         }
         workers.withLock { $0.append(contentsOf: tasks) }
     }
+
+    /// The most deliveries a worker takes from its queue at once. Taking several per wake-up
+    /// saves a lock and often a suspension per message when the queue is backed up; the
+    /// transport shares what is waiting among a group's workers.
+    static let deliveriesPerWakeUp = 32
 
     // MARK: Inspection
 

@@ -10,6 +10,8 @@ public struct MessageContext: Sendable {
     public let group: String
     /// The context of the processing span; messages the handler publishes are its children.
     public let spanContext: SpanContext?
+    /// The CONSUMER span of the attempt, for the bus's contract annotations.
+    var processingSpan: Span?
 
     public init(envelope: Envelope, group: String, spanContext: SpanContext? = nil) {
         self.envelope = envelope

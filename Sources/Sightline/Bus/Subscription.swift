@@ -18,14 +18,20 @@ final class Subscription: Sendable {
     let key: GroupKey
     let options: SubscriptionOptions
     let metrics: GroupMetrics?
+    /// The name and start attributes of the group's CONSUMER spans.
+    let processSpan: SpanTemplate
     private let handlers = Mutex<[String: ErasedHandler]>([:])
     /// When each message now being retried first failed, for its dead letter.
     private let firstFailures = Mutex<[MessageID: Date]>([:])
 
-    init(key: GroupKey, options: SubscriptionOptions, metrics: GroupMetrics?) {
+    init(
+        key: GroupKey, options: SubscriptionOptions, metrics: GroupMetrics?,
+        processSpan: SpanTemplate
+    ) {
         self.key = key
         self.options = options
         self.metrics = metrics
+        self.processSpan = processSpan
     }
 
     func add(messageType: String, handler: @escaping ErasedHandler) throws {
@@ -53,7 +59,11 @@ final class Subscription: Sendable {
     }
 
     func forgetFailures(of id: MessageID) {
-        _ = firstFailures.withLock { $0.removeValue(forKey: id) }
+        firstFailures.withLock { failures in
+            // Runs for every handled message; most never failed, and hashing the id costs.
+            guard !failures.isEmpty else { return }
+            failures.removeValue(forKey: id)
+        }
     }
 }
 

@@ -10,3 +10,11 @@ public enum DeliveryGuarantee: Hashable, Sendable {
     /// processed by the group within `window` is acknowledged without running the handler.
     case effectivelyOnce(window: Duration)
 }
+
+extension DeliveryGuarantee {
+    /// Whether deliveries consult the idempotency store.
+    var usesIdempotencyStore: Bool {
+        guard case .effectivelyOnce = self else { return false }
+        return true
+    }
+}

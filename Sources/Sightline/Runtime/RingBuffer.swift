@@ -26,8 +26,8 @@ struct RingBuffer<Element> {
 
     mutating func popFirst() -> Element? {
         guard count > 0 else { return nil }
-        let element = storage[head]
-        storage[head] = nil
+        // Moved out rather than copied and then cleared: no retain and release per element.
+        let element = storage[head].take()
         head = (head + 1) & (storage.count - 1)
         count -= 1
         return element

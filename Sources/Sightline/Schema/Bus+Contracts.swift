@@ -13,9 +13,6 @@ enum SchemaSpanName {
 }
 
 extension Bus {
-    /// The CONSUMER span of the attempt running in this task, for contract annotations.
-    @TaskLocal static var processingSpan: Span?
-
     // MARK: Subscribing with upcasters and filters
 
     /// Subscribes a group to an event type, reading older versions through `upcasters`.
@@ -74,12 +71,24 @@ extension Bus {
 
     /// Reads the delivered envelope as `M`, recording versions on the processing span and
     /// the schema metrics. Called by the erased handler of every subscription.
+    ///
+    /// - Parameter handledVersionReceived: the schema received counter of `M` at its own
+    ///   version, resolved once per subscription, for the common case.
     func readMessage<M: Message>(
-        _ envelope: Envelope, with reader: MessageReader<M>, key: GroupKey
+        _ envelope: Envelope, with reader: MessageReader<M>, key: GroupKey, span: Span?,
+        handledVersionReceived: Counter?
     ) throws -> M {
-        let span = Bus.processingSpan
         span?.setAttribute(SchemaSpanName.versionReceived, .int(Int64(envelope.schemaVersion)))
         span?.setAttribute(SchemaSpanName.versionHandled, .int(Int64(M.schemaVersion)))
+
+        // Published in this process as this very type and version: nothing to decode. Checked
+        // here rather than in the reader because this code runs unspecialized, and every
+        // generic type it touches (the reading, its steps) is a metadata lookup per message.
+        if envelope.schemaVersion == M.schemaVersion, let message = envelope.body.value as? M {
+            handledVersionReceived?.increment()
+            return message
+        }
+
         let families = contracts.metrics(metrics)
         let version = SchemaMetrics.versionLabel(envelope.schemaVersion, handled: M.schemaVersion)
 

@@ -11,6 +11,9 @@ final class ContractTable: Sendable {
     /// Group → message type → entry.
     private let entries = Mutex<[GroupKey: [String: Entry]]>([:])
     private let metricFamilies = Mutex<SchemaMetrics?>(nil)
+    /// Whether any subscription has a filter other than ``SubscriptionFilter/all``: without
+    /// one, routing a publish skips the filter lookups.
+    private let hasFilters = Atomic(false)
 
     func record(
         _ key: GroupKey, messageType: String, handledVersion: Int, filter: SubscriptionFilter
@@ -19,11 +22,18 @@ final class ContractTable: Sendable {
             $0[key, default: [:]][messageType] = Entry(
                 handledVersion: handledVersion, filter: filter)
         }
+        if !filter.acceptsEverything { hasFilters.store(true, ordering: .releasing) }
     }
 
     /// The version the group handles for the type; nil when unknown.
     func handledVersion(_ key: GroupKey, messageType: String) -> Int? {
         entries.withLock { $0[key]?[messageType]?.handledVersion }
+    }
+
+    /// The subscriptions whose filters let the envelope through.
+    func filtered(_ subscriptions: [Subscription], for envelope: Envelope) -> [Subscription] {
+        guard hasFilters.load(ordering: .acquiring) else { return subscriptions }
+        return subscriptions.filter { admits(envelope, to: $0.key) }
     }
 
     /// Whether the group's filter lets the envelope through.

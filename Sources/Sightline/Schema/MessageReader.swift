@@ -69,6 +69,9 @@ struct MessageReader<M: Message>: Sendable {
                 "newer than version \(target), which this consumer (\(M.self)) handles")
         }
         if received == target {
+            if let message = envelope.body.value as? M {
+                return Reading(message: message, steps: [])
+            }
             let codec = M.payloadCodec
             guard codec.accepts(contentType: envelope.contentType) else {
                 let mismatch = ContentTypeMismatch(
@@ -76,7 +79,8 @@ struct MessageReader<M: Message>: Sendable {
                 throw failure(.undecodable, "\(mismatch)")
             }
             do {
-                return Reading(message: try codec.decode(M.self, from: envelope.payload), steps: [])
+                let payload = try envelope.body.encoded()
+                return Reading(message: try codec.decode(M.self, from: payload), steps: [])
             } catch {
                 throw failure(
                     .undecodable,
@@ -89,7 +93,7 @@ struct MessageReader<M: Message>: Sendable {
         }
         var steps: [(from: Int, to: Int)] = []
         do {
-            var stage = try step.read(envelope.payload, envelope.contentType)
+            var stage = try step.read(try envelope.body.encoded(), envelope.contentType)
             while true {
                 stage = try step.apply(stage)
                 steps.append((step.fromVersion, step.toVersion))

@@ -23,6 +23,11 @@ public struct SubscriptionFilter: Sendable {
     /// Accepts every message.
     public static let all = SubscriptionFilter()
 
+    /// True when the filter has no part that could refuse a message.
+    var acceptsEverything: Bool {
+        messageTypes == nil && versions == nil && headers.isEmpty
+    }
+
     public func matches(_ envelope: Envelope) -> Bool {
         if let messageTypes, !messageTypes.contains(envelope.messageType) { return false }
         if let versions, !versions.contains(envelope.schemaVersion) { return false }

@@ -12,6 +12,15 @@ final class GroupQueue: Sendable {
         var size: Int
     }
 
+    /// What the queue keeps of a delivery being handled: not the envelope, which the
+    /// delivery carries (one copy fewer per message; a retry takes it from the delivery).
+    private struct InFlight {
+        var sequence: UInt64
+        var enqueuedAt: Duration
+        var size: Int
+        var partitionKey: String?
+    }
+
     private enum ReadyItem {
         case unkeyed(Entry)
         case key(String)
@@ -24,6 +33,14 @@ final class GroupQueue: Sendable {
         var busy = false
         /// The key is in the ready queue.
         var scheduled = false
+
+        /// Hands out the lane's next message, which makes the key busy.
+        mutating func takeNext() -> Entry? {
+            guard let next = entries.popFirst() else { return nil }
+            scheduled = false
+            busy = true
+            return next
+        }
     }
 
     private struct Sender {
@@ -37,7 +54,7 @@ final class GroupQueue: Sendable {
         var lanes: [String: Lane] = [:]
         var held = 0
         var bytes = 0
-        var inFlight: [UInt64: Entry] = [:]
+        var inFlight: [UInt64: InFlight] = [:]
         var unsettled = RingBuffer<(sequence: UInt64, at: Duration)>()
         var settled: Set<UInt64> = []
         var settledTotal: UInt64 = 0
@@ -63,9 +80,36 @@ final class GroupQueue: Sendable {
 
     // MARK: Intake
 
+    /// Stores an envelope at once when there is room; false when the queue is full (nothing
+    /// is stored then). Throws `shuttingDown` once closed.
+    ///
+    /// The one-group publish takes this path: one lock and no continuation, where a
+    /// reservation followed by a commit took two locks and a continuation per message.
+    func enqueueIfRoom(_ envelope: Envelope, size: Int) throws -> Bool {
+        let now = clock.now()
+        let outcome = try state.withLock { state -> (() -> Void)? in
+            if state.closed { throw BusError(.shuttingDown, "transport is closed") }
+            guard state.held < descriptor.capacity else { return nil }
+            state.held += 1
+            return store(envelope, size: size, at: now, &state)
+        }
+        guard let resume = outcome else { return false }
+        resume()
+        return true
+    }
+
     /// Takes one slot of capacity, waiting for it when the queue is full and `whenFull` says
     /// so. Throws `queueFull` when no slot came, `shuttingDown` once closed.
     func reserve(whenFull: FullQueueBehavior) async throws {
+        // Room now: no continuation needed.
+        let reserved = try state.withLock { state -> Bool in
+            if state.closed { throw BusError(.shuttingDown, "transport is closed") }
+            guard state.held < descriptor.capacity else { return false }
+            state.held += 1
+            return true
+        }
+        if reserved { return }
+
         enum Decision {
             case reserved
             case failed(BusError)
@@ -158,32 +202,42 @@ final class GroupQueue: Sendable {
 
     /// Returns a reserved slot that was not used.
     func cancelReservation() {
-        let resume = state.withLock { state in
+        let sender = state.withLock { state in
             state.held -= 1
             return handOffSlot(&state)
         }
-        resume()
+        sender.map(Self.wake)
     }
 
     /// Stores an envelope in a previously reserved slot.
     func commit(_ envelope: Envelope, size: Int) {
         let now = clock.now()
-        let resume = state.withLock { state -> () -> Void in
-            state.nextSequence += 1
-            let entry = Entry(
-                envelope: envelope, sequence: state.nextSequence, enqueuedAt: now, size: size)
-            state.bytes += size
-            state.unsettled.append((entry.sequence, now))
-            insert(entry, into: &state)
-            return handOutToWaitingReceivers(&state)
+        let resume = state.withLock { state in
+            store(envelope, size: size, at: now, &state)
         }
         resume()
     }
 
     // MARK: Delivery
 
-    func receive() async -> TransportDelivery? {
-        await withCheckedContinuation { continuation in
+    /// Up to `limit` deliveries, waiting for one while none is ready; empty once closed.
+    ///
+    /// Messages already waiting are taken without suspending, a fair share of them (the
+    /// ready count over the group's concurrency) so that one worker does not hold back what
+    /// an idle one could handle.
+    func receive(upTo limit: Int) async -> [TransportDelivery] {
+        let ready = state.withLock { state -> [TransportDelivery]? in
+            if state.closed { return [] }
+            let share = max(1, min(limit, state.ready.count / descriptor.concurrency))
+            var taken: [TransportDelivery] = []
+            while taken.count < share, let delivery = takeNext(&state) {
+                taken.append(delivery)
+            }
+            return taken.isEmpty ? nil : taken
+        }
+        if let ready { return ready }
+
+        let delivery = await withCheckedContinuation { continuation in
             let delivery = state.withLock { state -> TransportDelivery?? in
                 if state.closed { return .some(nil) }
                 if let delivery = takeNext(&state) { return .some(delivery) }
@@ -192,21 +246,26 @@ final class GroupQueue: Sendable {
             }
             if case .some(let delivery) = delivery { continuation.resume(returning: delivery) }
         }
+        return delivery.map { [$0] } ?? []
     }
 
-    func acknowledge(token: UInt64) {
+    /// Forgets settled deliveries and gives their slots to waiting senders.
+    func acknowledge(tokens: [UInt64]) {
         let resume = state.withLock { state -> () -> Void in
-            guard let entry = state.inFlight.removeValue(forKey: token) else { return {} }
-            state.held -= 1
-            state.bytes -= entry.size
-            state.settledTotal += 1
-            markSettled(entry.sequence, &state)
-            if let key = entry.envelope.partitionKey { release(key: key, &state) }
-            let slot = handOffSlot(&state)
+            var senders: [Sender] = []
+            for token in tokens {
+                guard let entry = state.inFlight.removeValue(forKey: token) else { continue }
+                state.held -= 1
+                state.bytes -= entry.size
+                state.settledTotal += 1
+                markSettled(entry.sequence, &state)
+                if let key = entry.partitionKey { release(key: key, &state) }
+                if let sender = handOffSlot(&state) { senders.append(sender) }
+            }
             let receivers = handOutToWaitingReceivers(&state)
             let idle = state.held == 0 ? takeIdleWaiters(&state) : {}
             return {
-                slot()
+                for sender in senders { Self.wake(sender) }
                 receivers()
                 idle()
             }
@@ -214,11 +273,16 @@ final class GroupQueue: Sendable {
         resume()
     }
 
-    func retry(token: UInt64, after delay: Duration) {
+    func retry(_ delivery: TransportDelivery, after delay: Duration) {
         let entry = state.withLock { state -> Entry? in
-            guard var entry = state.inFlight.removeValue(forKey: token) else { return nil }
-            entry.envelope.attempt += 1
-            return entry
+            guard let held = state.inFlight.removeValue(forKey: delivery.token) else {
+                return nil
+            }
+            var envelope = delivery.envelope
+            envelope.attempt += 1
+            return Entry(
+                envelope: envelope, sequence: held.sequence, enqueuedAt: held.enqueuedAt,
+                size: held.size)
         }
         guard let entry else { return }
 
@@ -263,8 +327,11 @@ final class GroupQueue: Sendable {
         return state.withLock { state in
             dropSettledHead(&state)
             let oldest = state.unsettled.first.map { now - $0.at } ?? .zero
+            // A worker takes several messages at once (`receive(upTo:)`) and handles them one
+            // after another: at most one per worker is being handled, the rest still wait.
+            let handling = min(state.inFlight.count, descriptor.concurrency)
             return QueueLag(
-                waiting: state.held, inFlight: state.inFlight.count, oldestAge: oldest,
+                waiting: state.held, inFlight: handling, oldestAge: oldest,
                 capacity: descriptor.capacity, settledTotal: state.settledTotal,
                 queuedBytes: state.bytes)
         }
@@ -308,6 +375,19 @@ final class GroupQueue: Sendable {
 
     // MARK: State helpers (called with the lock held)
 
+    /// Stores an envelope in a slot already counted in `held`; returns what to resume.
+    private func store(_ envelope: Envelope, size: Int, at now: Duration, _ state: inout State)
+        -> () -> Void
+    {
+        state.nextSequence += 1
+        let entry = Entry(
+            envelope: envelope, sequence: state.nextSequence, enqueuedAt: now, size: size)
+        state.bytes += size
+        state.unsettled.append((entry.sequence, now))
+        insert(entry, into: &state)
+        return handOutToWaitingReceivers(&state)
+    }
+
     private func insert(_ entry: Entry, into state: inout State) {
         guard let key = entry.envelope.partitionKey else {
             state.ready.append(.unkeyed(entry))
@@ -343,17 +423,17 @@ final class GroupQueue: Sendable {
             case .unkeyed(let unkeyed):
                 entry = unkeyed
             case .key(let key):
-                guard var lane = state.lanes[key], let next = lane.entries.popFirst() else {
-                    continue
-                }
-                lane.scheduled = false
-                lane.busy = true
-                state.lanes[key] = lane
+                // Taken in place: popping from a copy of the lane would copy its whole buffer.
+                guard let next = state.lanes[key]?.takeNext() else { continue }
                 entry = next
             }
-            state.inFlight[entry.sequence] = entry
-            return TransportDelivery(
+            state.inFlight[entry.sequence] = InFlight(
+                sequence: entry.sequence, enqueuedAt: entry.enqueuedAt, size: entry.size,
+                partitionKey: entry.envelope.partitionKey)
+            var delivery = TransportDelivery(
                 envelope: entry.envelope, group: descriptor.key, token: entry.sequence)
+            delivery.queue = self
+            return delivery
         }
         return nil
     }
@@ -369,16 +449,20 @@ final class GroupQueue: Sendable {
         }
     }
 
-    /// Gives a free slot to the longest-waiting sender, if any.
-    private func handOffSlot(_ state: inout State) -> () -> Void {
+    /// Gives a free slot to the longest-waiting sender, if any; the caller wakes it (with
+    /// ``wake(_:)``) after releasing the lock.
+    private func handOffSlot(_ state: inout State) -> Sender? {
         guard state.held < descriptor.capacity, let sender = state.senders.popFirst() else {
-            return {}
+            return nil
         }
         state.held += 1
-        return {
-            sender.timer?.cancel()
-            sender.continuation.resume()
-        }
+        return sender
+    }
+
+    /// Resumes a sender that got a slot.
+    private static func wake(_ sender: Sender) {
+        sender.timer?.cancel()
+        sender.continuation.resume()
     }
 
     private func takeIdleWaiters(_ state: inout State) -> () -> Void {
@@ -390,12 +474,19 @@ final class GroupQueue: Sendable {
     }
 
     private func markSettled(_ sequence: UInt64, _ state: inout State) {
-        state.settled.insert(sequence)
+        // Settling the oldest message, the usual case, needs no set.
+        if state.unsettled.first?.sequence == sequence {
+            _ = state.unsettled.popFirst()
+        } else {
+            state.settled.insert(sequence)
+        }
         dropSettledHead(&state)
     }
 
     private func dropSettledHead(_ state: inout State) {
-        while let first = state.unsettled.first, state.settled.remove(first.sequence) != nil {
+        while !state.settled.isEmpty, let first = state.unsettled.first,
+            state.settled.remove(first.sequence) != nil
+        {
             _ = state.unsettled.popFirst()
         }
     }

@@ -8,6 +8,7 @@ import Synchronization
 /// key only.
 public final class InMemoryTransport: Transport {
     public let system = "sightline"
+    public let carriesMessageValues = true
 
     private let clock: any BusClock
     private let groups = Mutex<[GroupKey: GroupQueue]>([:])
@@ -27,12 +28,13 @@ public final class InMemoryTransport: Transport {
     public func enqueue(
         _ envelope: Envelope, to keys: [GroupKey], whenFull: FullQueueBehavior
     ) async throws {
-        let queues = try keys.map { key in
-            guard let queue = groups.withLock({ $0[key] }) else {
-                throw BusError(.unknownGroup, "no subscriber group \(key) is declared")
-            }
-            return queue
+        // One group with room, the common case: stored without building any list.
+        let size = envelope.approximateSize
+        if keys.count == 1, try declaredQueue(keys[0]).enqueueIfRoom(envelope, size: size) {
+            return
         }
+
+        let queues = try keys.map(declaredQueue)
 
         // Reserve room in every group first, so that the envelope reaches all or none.
         var reserved: [GroupQueue] = []
@@ -46,23 +48,48 @@ public final class InMemoryTransport: Transport {
             throw error
         }
 
-        let size = envelope.approximateSize
         for queue in queues {
             queue.commit(envelope, size: size)
         }
     }
 
+    private func declaredQueue(_ key: GroupKey) throws -> GroupQueue {
+        guard let queue = groups.withLock({ $0[key] }) else {
+            throw BusError(.unknownGroup, "no subscriber group \(key) is declared")
+        }
+        return queue
+    }
+
     public func receive(from group: GroupKey) async -> TransportDelivery? {
-        guard let queue = groups.withLock({ $0[group] }) else { return nil }
-        return await queue.receive()
+        await receive(from: group, upTo: 1).first
+    }
+
+    public func receive(from group: GroupKey, upTo limit: Int) async -> [TransportDelivery] {
+        guard let queue = groups.withLock({ $0[group] }) else { return [] }
+        return await queue.receive(upTo: limit)
     }
 
     public func acknowledge(_ delivery: TransportDelivery) {
-        groups.withLock { $0[delivery.group] }?.acknowledge(token: delivery.token)
+        queue(of: delivery)?.acknowledge(tokens: [delivery.token])
+    }
+
+    public func acknowledge(_ deliveries: [TransportDelivery]) {
+        // A worker's batch comes from one group: one lock for all of it.
+        guard let first = deliveries.first, let queue = queue(of: first),
+            deliveries.allSatisfy({ $0.queue === queue })
+        else {
+            for delivery in deliveries { acknowledge(delivery) }
+            return
+        }
+        queue.acknowledge(tokens: deliveries.map(\.token))
     }
 
     public func retry(_ delivery: TransportDelivery, after delay: Duration) {
-        groups.withLock { $0[delivery.group] }?.retry(token: delivery.token, after: delay)
+        queue(of: delivery)?.retry(delivery, after: delay)
+    }
+
+    private func queue(of delivery: TransportDelivery) -> GroupQueue? {
+        delivery.queue ?? groups.withLock { $0[delivery.group] }
     }
 
     public func lag(of group: GroupKey) -> QueueLag? {

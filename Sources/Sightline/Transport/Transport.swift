@@ -48,6 +48,8 @@ public struct TransportDelivery: Sendable {
     public var group: GroupKey
     /// The transport's handle for settling the delivery.
     public var token: UInt64
+    /// The in-memory queue the delivery came from, so that settling it needs no lookup.
+    var queue: GroupQueue?
 
     public init(envelope: Envelope, group: GroupKey, token: UInt64) {
         self.envelope = envelope
@@ -106,6 +108,12 @@ public protocol Transport: Sendable {
     /// redrive). Default: false.
     var fansOutRemotely: Bool { get }
 
+    /// True when envelopes never leave this process, so that the bus may hand a message to
+    /// subscribers of its own type as the value that was published and encode its payload
+    /// only when bytes are read (``Envelope/payload``). Default: false, and the bus encodes
+    /// every payload before ``enqueue(_:to:whenFull:)``.
+    var carriesMessageValues: Bool { get }
+
     /// Starts handing replies sent to `address` (this bus's reply address) to `deliver`,
     /// from any process. Calling it again for the same address does nothing. The default
     /// does nothing: replies then reach only requesters in the same process.
@@ -127,8 +135,16 @@ public protocol Transport: Sendable {
     /// is closed.
     func receive(from group: GroupKey) async -> TransportDelivery?
 
+    /// At least one and at most `limit` deliveries for the group, waiting while there is
+    /// none; empty once the transport is closed. Each is settled on its own. The default
+    /// returns one delivery from ``receive(from:)``.
+    func receive(from group: GroupKey, upTo limit: Int) async -> [TransportDelivery]
+
     /// The delivery succeeded, or ended in the dead-letter store; forget it.
     func acknowledge(_ delivery: TransportDelivery)
+
+    /// Acknowledges several deliveries at once. The default acknowledges them one by one.
+    func acknowledge(_ deliveries: [TransportDelivery])
 
     /// Hand the envelope out again after `delay`, with its attempt count raised by one.
     func retry(_ delivery: TransportDelivery, after delay: Duration)
@@ -146,6 +162,17 @@ public protocol Transport: Sendable {
 
 extension Transport {
     public var fansOutRemotely: Bool { false }
+
+    public var carriesMessageValues: Bool { false }
+
+    public func receive(from group: GroupKey, upTo limit: Int) async -> [TransportDelivery] {
+        guard let delivery = await receive(from: group) else { return [] }
+        return [delivery]
+    }
+
+    public func acknowledge(_ deliveries: [TransportDelivery]) {
+        for delivery in deliveries { acknowledge(delivery) }
+    }
 
     public func routeReplies(
         to address: String, deliver: @escaping @Sendable (Envelope) -> Void
