@@ -55,7 +55,9 @@ extension Bus {
             recordPublish(envelope, operation: "publish", started: started, error: error)
             throw error
         }
-        span.end()
+        // A publisher waits here while the span queue is nearly full, so that tracing slows
+        // producers down to what the exporter can send instead of dropping their spans.
+        await span.endWaitingForRoom()
         recordPublish(envelope, operation: "publish", started: started, error: nil)
     }
 }

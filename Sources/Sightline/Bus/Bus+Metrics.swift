@@ -167,6 +167,10 @@ extension Bus {
             metrics.exporterSpansRejected.labels().increment(
                 by: max(0, now.rejected - before.rejected))
             metrics.exporterQueueLength.labels().set(Double(now.queueLength))
+            metrics.exporterProducerWaits.labels().increment(
+                by: max(0, now.throttled - before.throttled))
+            metrics.exporterProducerWaitTimeouts.labels().increment(
+                by: max(0, now.throttleTimeouts - before.throttleTimeouts))
         }
     }
 }

@@ -192,7 +192,9 @@ extension Bus {
             recordPublish(envelope, operation: operation, started: started, error: error)
             throw error
         }
-        span.end()
+        // A publisher waits here while the span queue is nearly full, so that tracing slows
+        // producers down to what the exporter can send instead of dropping their spans.
+        await span.endWaitingForRoom()
         recordPublish(envelope, operation: operation, started: started, error: nil)
     }
 

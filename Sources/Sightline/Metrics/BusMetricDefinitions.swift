@@ -120,6 +120,12 @@ public enum BusMetricDefinitions {
         "Spans the collector reported as rejected (partial success).")
     public static let exporterQueueLength = MetricDefinition(
         "sightline_exporter_queue_length", "Spans waiting in the exporter's queue.")
+    public static let exporterProducerWaits = MetricDefinition(
+        "sightline_exporter_producer_waits_total",
+        "Span ends that waited for room in a nearly full queue (publishers slowed by tracing).")
+    public static let exporterProducerWaitTimeouts = MetricDefinition(
+        "sightline_exporter_producer_wait_timeouts_total",
+        "Waits for room in the span queue that ran out before the exporter made room.")
 
     // MARK: Build
 

@@ -49,6 +49,8 @@ public final class BusMetrics: Sendable {
     public let exporterSpansFailed: CounterFamily
     public let exporterSpansRejected: CounterFamily
     public let exporterQueueLength: GaugeFamily
+    public let exporterProducerWaits: CounterFamily
+    public let exporterProducerWaitTimeouts: CounterFamily
 
     public let buildInfo: GaugeFamily
 
@@ -115,6 +117,8 @@ public final class BusMetrics: Sendable {
         exporterSpansFailed = try counter(Names.exporterSpansFailed)
         exporterSpansRejected = try counter(Names.exporterSpansRejected)
         exporterQueueLength = try gauge(Names.exporterQueueLength)
+        exporterProducerWaits = try counter(Names.exporterProducerWaits)
+        exporterProducerWaitTimeouts = try counter(Names.exporterProducerWaitTimeouts)
 
         buildInfo = try gauge(Names.buildInfo)
         buildInfo.labels(SightlineVersion.current).set(1)
@@ -133,7 +137,8 @@ public final class BusMetrics: Sendable {
             Names.publishThrottled, Names.publishThrottleDelay, Names.shed,
             Names.backPressurePressure, Names.backPressureAdmittedRate,
             Names.exporterSpansExported, Names.exporterSpansDropped, Names.exporterSpansFailed,
-            Names.exporterSpansRejected, Names.exporterQueueLength,
+            Names.exporterSpansRejected, Names.exporterQueueLength, Names.exporterProducerWaits,
+            Names.exporterProducerWaitTimeouts,
             Names.buildInfo,
         ]
     }()
