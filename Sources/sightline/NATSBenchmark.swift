@@ -156,7 +156,8 @@ enum NATSBenchmark {
                 var line =
                     "  " + name
                     + String(
-                        format: "%9.0f msg/s  CPU %5.1f µs/msg  p50 %8.0f µs  p99 %8.0f µs  ratio ",
+                        format: "%9.0f msg/s  CPU %5.1f µs/msg  "
+                            + "p50 %8.0f µs  p99 %8.0f µs  ratio ",
                         result.messagesPerSecond, row.cpuMicrosecondsPerMessage,
                         result.p50Microseconds, result.p99Microseconds) + ratio
                 if let exported = result.spansExported, let dropped = result.spansDropped {
