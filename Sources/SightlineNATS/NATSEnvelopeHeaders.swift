@@ -341,6 +341,36 @@ enum NATSEnvelopeHeaders {
         return true
     }
 
+    /// The id in a header value: the 36-character UUID text, hex digits in either case,
+    /// as `MessageID.init(_:)` reads it; nil for anything else.
+    static func messageID(_ text: UnsafePointer<CChar>) -> MessageID? {
+        var words: (high: UInt64, low: UInt64) = (0, 0)
+        var digits = 0
+        for position in 0..<36 {
+            let byte = UInt8(bitPattern: text[position])
+            if position == 8 || position == 13 || position == 18 || position == 23 {
+                guard byte == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let value: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): value = byte - UInt8(ascii: "A") + 10
+            // A NUL here ends a text shorter than 36 characters.
+            default: return nil
+            }
+            if digits < 16 {
+                words.high = words.high << 4 | UInt64(value)
+            } else {
+                words.low = words.low << 4 | UInt64(value)
+            }
+            digits += 1
+        }
+        guard text[36] == 0 else { return nil }
+        return MessageID(high: words.high, low: words.low)
+    }
+
     private static func isValidUTF8(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         name.allSatisfy { $0 < 0x80 } || String(validating: name, as: UTF8.self) != nil
     }
@@ -359,6 +389,8 @@ enum NATSEnvelopeHeaders {
         var values = [String?](repeating: nil, count: Field.allCases.count)
         var freeForm: [String: String] = [:]
         var otherReserved: Set<String> = []
+        /// The id, when `sightline-id` holds a valid one (else its text is in `values`).
+        var id: MessageID?
         var targetGroup: String?
         var natsMessageID: String?
         var hasSightlineHeader = false
@@ -386,7 +418,18 @@ enum NATSEnvelopeHeaders {
                     let list, valueCount > 0
                 else { continue }
                 defer { free(list) }
-                guard let first = list[0], let value = String(validatingCString: first) else {
+                guard let first = list[0] else { continue }
+                if case .field(.id) = kind, let parsed = NATSEnvelopeHeaders.messageID(first) {
+                    // The id read from its bytes: no text made only to be parsed.
+                    guard valueCount == 1, id == nil, values[Field.id.rawValue] == nil else {
+                        return EnvelopeError(
+                            .duplicateField, field: EnvelopeHeaderName.id, "header appears twice")
+                    }
+                    id = parsed
+                    hasSightlineHeader = true
+                    continue
+                }
+                guard let value = String(validatingCString: first) else {
                     return EnvelopeError(
                         .invalidField, field: Self.shown(key), "header value is not valid UTF-8")
                 }
@@ -418,7 +461,7 @@ enum NATSEnvelopeHeaders {
                 switch kind {
                 case .field(let field):
                     hasSightlineHeader = hasSightlineHeader || field.isSightline
-                    guard values[field.rawValue] == nil else {
+                    guard values[field.rawValue] == nil, field != .id || id == nil else {
                         return EnvelopeError(
                             .duplicateField, field: field.name, "header appears twice")
                     }
@@ -494,8 +537,11 @@ enum NATSEnvelopeHeaders {
                     payload: payload, channel: channel, storedAt: storedAt, attempt: attempt)
             }
 
-            let idText = try required(.id)
-            guard let id = MessageID(idText) else {
+            let id: MessageID
+            if let parsed = self.id {
+                id = parsed
+            } else {
+                let idText = try required(.id)
                 throw EnvelopeError(
                     .invalidField, field: EnvelopeHeaderName.id, "'\(idText)' is not a UUID")
             }

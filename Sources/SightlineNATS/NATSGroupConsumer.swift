@@ -120,14 +120,19 @@ final class NATSGroupConsumer: Sendable {
         -> natsStatus
     {
         // The server answers a no-wait pull that has an expiry with what it has as soon as it
-        // has anything.
+        // has anything. A batch of one (ordered partitions) skips it: a plain pull returns
+        // with the first message anyway, and the no-wait one, sent right after the previous
+        // message was handed over and so before its acknowledgement, found nothing every
+        // time, costing a second pull per message.
         var request = jsFetchRequest()
-        jsFetchRequest_Init(&request)
-        request.Batch = Int32(fetchBatch)
-        request.NoWait = true
-        request.Expires = fetchTimeout.nanoseconds
-        let status = natsSubscription_FetchRequest(&list, subscription, &request)
-        guard status == NATS_NOT_FOUND else { return status }
+        if fetchBatch > 1 {
+            jsFetchRequest_Init(&request)
+            request.Batch = Int32(fetchBatch)
+            request.NoWait = true
+            request.Expires = fetchTimeout.nanoseconds
+            let status = natsSubscription_FetchRequest(&list, subscription, &request)
+            guard status == NATS_NOT_FOUND else { return status }
+        }
 
         // A server that answers "no messages" at once: wait for one message instead.
         jsFetchRequest_Init(&request)

@@ -168,6 +168,36 @@ import Testing
         #expect(error?.code == .duplicateField)
     }
 
+    @Test(arguments: [
+        ("0190f3a1-2b3c-7def-8123-456789abcdef", true),
+        ("0190F3A1-2B3C-7DEF-8123-456789ABCDEF", true),
+        ("0190f3a1-2b3c-7def-8123-456789abcde", false),
+        ("0190f3a1-2b3c-7def-8123-456789abcdef0", false),
+        ("0190f3a1+2b3c-7def-8123-456789abcdef", false),
+        ("0190f3a1-2b3c-7def-8123-456789abcdeg", false),
+        ("", false),
+    ])
+    func messageID_readsWhatTheCoreReads(_ text: String, valid: Bool) {
+        let direct = text.withCString { NATSEnvelopeHeaders.messageID($0) }
+        #expect(direct == MessageID(text))
+        #expect((direct != nil) == valid)
+    }
+
+    @Test func read_withIDInTwoLetterCases_isADuplicate() throws {
+        let message = try NATSMessage.make(
+            subject: "s",
+            headers: [
+                "sightline-id": "not-a-uuid",
+                "Sightline-Id": "0190f3a1-2b3c-7def-8123-456789abcdef",
+                "sightline-type": "t", "sightline-channel": "orders",
+            ], payload: Data())
+        defer { natsMsg_Destroy(message) }
+
+        let reading = NATSEnvelopeHeaders.read(message, channel: "orders", storedAt: 0, attempt: 1)
+        let error = #expect(throws: EnvelopeError.self) { try reading.envelope.get() }
+        #expect(error?.code == .duplicateField)
+    }
+
     @Test func read_rawMessage_takesTheChannelAndNATSMessageID() throws {
         let message = try NATSMessage.make(
             subject: "s",
