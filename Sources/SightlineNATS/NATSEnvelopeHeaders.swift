@@ -371,8 +371,8 @@ enum NATSEnvelopeHeaders {
         return MessageID(high: words.high, low: words.low)
     }
 
-    private static func isValidUTF8(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        name.allSatisfy { $0 < 0x80 } || String(validating: name, as: UTF8.self) != nil
+    private static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
     }
 
     private static func equals(_ name: UnsafeBufferPointer<UInt8>, _ other: [UInt8]) -> Bool {
@@ -392,7 +392,8 @@ enum NATSEnvelopeHeaders {
         /// The id, when `sightline-id` holds a valid one (else its text is in `values`).
         var id: MessageID?
         var targetGroup: String?
-        var natsMessageID: String?
+        /// The `Nats-Msg-Id`, when it is a UUID (the id of a raw message).
+        var natsMessageID: MessageID?
         var hasSightlineHeader = false
 
         /// Reads every header of `message`; the first problem found, or nil.
@@ -419,75 +420,101 @@ enum NATSEnvelopeHeaders {
                 else { continue }
                 defer { free(list) }
                 guard let first = list[0] else { continue }
-                if case .field(.id) = kind, let parsed = NATSEnvelopeHeaders.messageID(first) {
-                    // The id read from its bytes: no text made only to be parsed.
-                    guard valueCount == 1, id == nil, values[Field.id.rawValue] == nil else {
-                        return EnvelopeError(
-                            .duplicateField, field: EnvelopeHeaderName.id, "header appears twice")
-                    }
-                    id = parsed
-                    hasSightlineHeader = true
-                    continue
-                }
-                guard let value = String(validatingCString: first) else {
-                    return EnvelopeError(
-                        .invalidField, field: Self.shown(key), "header value is not valid UTF-8")
-                }
 
-                switch kind {
-                case .natsMessageID:
-                    natsMessageID = value
-                    continue
-                case .nats:
-                    guard NATSEnvelopeHeaders.isValidUTF8(name) else {
-                        return EnvelopeError(.invalidField, "a header name is not valid UTF-8")
-                    }
-                    continue
-                case .targetGroup:
-                    targetGroup = value
-                    continue
-                case .field, .otherReserved, .free:
-                    break
-                }
-                guard valueCount == 1 else {
-                    return EnvelopeError(
-                        .duplicateField, field: Self.shown(key),
-                        "header appears \(valueCount) times")
-                }
-                if let problem = Self.checkLimits(name, value, kind: kind, limits: limits) {
+                if let problem = accept(
+                    kind, key: key, name: name, first: first, valueCount: Int(valueCount),
+                    limits: limits)
+                {
                     return problem
                 }
+            }
+            return nil
+        }
 
-                switch kind {
-                case .field(let field):
-                    hasSightlineHeader = hasSightlineHeader || field.isSightline
-                    guard values[field.rawValue] == nil, field != .id || id == nil else {
-                        return EnvelopeError(
-                            .duplicateField, field: field.name, "header appears twice")
-                    }
-                    values[field.rawValue] = value
-                case .otherReserved:
-                    hasSightlineHeader = true
-                    guard let text = String(validatingCString: key) else {
-                        return EnvelopeError(.invalidField, "a header name is not valid UTF-8")
-                    }
-                    guard otherReserved.insert(text.lowercased()).inserted else {
-                        return EnvelopeError(
-                            .duplicateField, field: text.lowercased(), "header appears twice")
-                    }
-                case .free:
-                    guard let text = String(validatingCString: key) else {
-                        return EnvelopeError(.invalidField, "a header name is not valid UTF-8")
-                    }
-                    guard freeForm.count < limits.maximumHeaders else {
-                        return EnvelopeError(
-                            .oversized, field: "headers",
-                            "more than \(limits.maximumHeaders) headers")
-                    }
-                    freeForm[text] = value
-                case .natsMessageID, .nats, .targetGroup:
-                    break
+        /// Sorts one header (its name's kind, its first value and how many values it has)
+        /// into the fields; the problem it has, or nil.
+        private mutating func accept(
+            _ kind: Kind, key: UnsafePointer<CChar>, name: UnsafeBufferPointer<UInt8>,
+            first: UnsafePointer<CChar>, valueCount: Int, limits: EnvelopeLimits
+        ) -> EnvelopeError? {
+            // NATS's own headers and the routing header: only the first value counts;
+            // checked for UTF-8 without making text, which is made only when needed.
+            switch kind {
+            case .natsMessageID, .nats, .targetGroup:
+                let bytes = UnsafeBufferPointer(
+                    start: UnsafeRawPointer(first).assumingMemoryBound(to: UInt8.self),
+                    count: strlen(first))
+                guard NATSEnvelopeHeaders.isValidUTF8(name) else {
+                    return EnvelopeError(.invalidField, "a header name is not valid UTF-8")
                 }
+                guard NATSEnvelopeHeaders.isValidUTF8(bytes) else {
+                    return EnvelopeError(
+                        .invalidField, field: Self.shown(key),
+                        "header value is not valid UTF-8")
+                }
+                if case .natsMessageID = kind {
+                    natsMessageID = NATSEnvelopeHeaders.messageID(first)
+                } else if case .targetGroup = kind {
+                    targetGroup = String(decoding: bytes, as: UTF8.self)
+                }
+                return nil
+            case .field, .otherReserved, .free:
+                break
+            }
+
+            if case .field(.id) = kind, let parsed = NATSEnvelopeHeaders.messageID(first) {
+                // The id read from its bytes: no text made only to be parsed.
+                guard valueCount == 1, id == nil, values[Field.id.rawValue] == nil else {
+                    return EnvelopeError(
+                        .duplicateField, field: EnvelopeHeaderName.id, "header appears twice")
+                }
+                id = parsed
+                hasSightlineHeader = true
+                return nil
+            }
+            guard let value = String(validatingCString: first) else {
+                return EnvelopeError(
+                    .invalidField, field: Self.shown(key), "header value is not valid UTF-8")
+            }
+
+            guard valueCount == 1 else {
+                return EnvelopeError(
+                    .duplicateField, field: Self.shown(key),
+                    "header appears \(valueCount) times")
+            }
+            if let problem = Self.checkLimits(name, value, kind: kind, limits: limits) {
+                return problem
+            }
+
+            switch kind {
+            case .field(let field):
+                hasSightlineHeader = hasSightlineHeader || field.isSightline
+                guard values[field.rawValue] == nil, field != .id || id == nil else {
+                    return EnvelopeError(
+                        .duplicateField, field: field.name, "header appears twice")
+                }
+                values[field.rawValue] = value
+            case .otherReserved:
+                hasSightlineHeader = true
+                guard let text = String(validatingCString: key) else {
+                    return EnvelopeError(.invalidField, "a header name is not valid UTF-8")
+                }
+                guard otherReserved.insert(text.lowercased()).inserted else {
+                    return EnvelopeError(
+                        .duplicateField, field: text.lowercased(), "header appears twice")
+                }
+            case .free:
+                guard let text = String(validatingCString: key) else {
+                    return EnvelopeError(.invalidField, "a header name is not valid UTF-8")
+                }
+                guard freeForm.count < limits.maximumHeaders else {
+                    return EnvelopeError(
+                        .oversized, field: "headers",
+                        "more than \(limits.maximumHeaders) headers")
+                }
+                freeForm[text] = value
+            case .natsMessageID, .nats, .targetGroup:
+                break
             }
             return nil
         }
@@ -583,7 +610,7 @@ enum NATSEnvelopeHeaders {
             -> Envelope
         {
             Envelope(
-                id: natsMessageID.flatMap(MessageID.init) ?? MessageID.make(),
+                id: natsMessageID ?? MessageID.make(),
                 messageType: channel, channel: channel,
                 createdAt: date(unixNanos: storedAt > 0 ? storedAt : 0), headers: freeForm,
                 traceParent: self[.traceParent], traceState: self[.traceState],
