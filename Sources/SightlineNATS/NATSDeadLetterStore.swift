@@ -34,7 +34,13 @@ public final class NATSDeadLetterStore: DeadLetterStore {
     private let logger: Logger
     private let ready = Mutex(false)
     /// Letters just added whose original message the transport terminates (AckTerm).
-    private let terminations = Mutex<Set<String>>([])
+    private let terminations = Mutex<Set<Termination>>([])
+
+    /// A message just dead-lettered for a group, whose delivery the transport terminates.
+    private struct Termination: Hashable {
+        var id: MessageID
+        var group: String
+    }
 
     /// - Parameters:
     ///   - stream: the stream's name; created on first use (file storage, `replicas`
@@ -105,12 +111,17 @@ public final class NATSDeadLetterStore: DeadLetterStore {
             throw NATSError.failure(
                 .publishFailed, "dead letter \(letter.id) not stored in \(stream)", status, jsCode)
         }
-        _ = terminations.withLock { $0.insert(Self.key(letter.id, letter.group)) }
+        _ = terminations.withLock { $0.insert(Termination(id: letter.id, group: letter.group)) }
     }
 
     /// True (once) when `id` was just dead-lettered for `group` by this store.
+    ///
+    /// Runs for every acknowledgement, so the common case (nothing was dead-lettered) costs
+    /// one check of an empty set.
     func takeTermination(id: MessageID, group: String) -> Bool {
-        terminations.withLock { $0.remove(Self.key(id, group)) != nil }
+        terminations.withLock { pending in
+            !pending.isEmpty && pending.remove(Termination(id: id, group: group)) != nil
+        }
     }
 
     func listNow(_ filter: DeadLetterFilter) throws -> [(letter: DeadLetter, sequence: UInt64)] {
@@ -236,10 +247,6 @@ public final class NATSDeadLetterStore: DeadLetterStore {
 
     static func subject(group: String, id: MessageID) -> String {
         "sightline.dlq.\(NATSNames.escaped(group)).\(id)"
-    }
-
-    private static func key(_ id: MessageID, _ group: String) -> String {
-        "\(id) \(group)"
     }
 
     /// The text with line breaks replaced by spaces, cut to ``maximumErrorBytes``.

@@ -48,6 +48,21 @@ enum NATSMessage {
         return message
     }
 
+    /// A message carrying `envelope`'s header form (``NATSEnvelopeHeaders``), the routing
+    /// header when `targetGroup` is given, and its payload; to be destroyed by the caller.
+    static func make(subject: String, envelope: Envelope, targetGroup: String?) throws
+        -> OpaquePointer
+    {
+        let message = try make(subject: subject, headers: [:], payload: envelope.payload)
+        do {
+            try NATSEnvelopeHeaders.write(envelope, targetGroup: targetGroup, into: message)
+        } catch {
+            natsMsg_Destroy(message)
+            throw error
+        }
+        return message
+    }
+
     /// Every header of a message, values in order, or the first problem found: a name or
     /// value that is not valid UTF-8.
     static func headers(of message: OpaquePointer) -> Result<[String: [String]], EnvelopeError> {
@@ -81,73 +96,6 @@ enum NATSMessage {
             }
         }
         return .success(result)
-    }
-
-    /// What an arriving message's headers say, read in one pass.
-    struct Arrival {
-        /// The headers an envelope is read from (as ``envelopeFields(_:)`` selects them).
-        var fields: [String: String] = [:]
-        /// The routing header's value, when present.
-        var targetGroup: String?
-        /// The `Nats-Msg-Id` header's value, when present.
-        var natsMessageID: String?
-        /// True when no header has the `sightline-` prefix (a plain NATS publish).
-        var isRaw = true
-    }
-
-    /// Reads an arriving message's headers in one pass, or the first problem found: a name
-    /// or value that is not valid UTF-8, or an envelope header given twice.
-    ///
-    /// The same selection as ``headers(of:)`` followed by ``envelopeFields(_:)``, without
-    /// the intermediate map: a profile of `bench nats` showed header reading among the
-    /// largest costs of a delivery.
-    static func arrival(of message: OpaquePointer) -> Result<Arrival, EnvelopeError> {
-        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
-        var count: Int32 = 0
-        guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else {
-            return .success(Arrival())
-        }
-        defer { free(keys) }
-
-        var arrival = Arrival()
-        arrival.fields.reserveCapacity(Int(count))
-        for index in 0..<Int(count) {
-            guard let key = keys[index] else { continue }
-            guard let name = String(validatingCString: key) else {
-                return .failure(EnvelopeError(.invalidField, "a header name is not valid UTF-8"))
-            }
-            var values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
-            var valueCount: Int32 = 0
-            guard natsMsgHeader_Values(message, key, &values, &valueCount) == NATS_OK,
-                let values, valueCount > 0
-            else { continue }
-            defer { free(values) }
-            guard let raw = values[0], let value = String(validatingCString: raw) else {
-                return .failure(
-                    EnvelopeError(
-                        .invalidField, field: String(name.prefix(64)),
-                        "header value is not valid UTF-8"))
-            }
-
-            let lowered = name.lowercased()
-            if lowered.hasPrefix("nats-") {
-                if lowered == "nats-msg-id" { arrival.natsMessageID = value }
-                continue
-            }
-            if lowered == targetGroupHeader {
-                arrival.targetGroup = value
-                continue
-            }
-            guard valueCount == 1 else {
-                return .failure(
-                    EnvelopeError(
-                        .duplicateField, field: String(name.prefix(64)),
-                        "header appears \(valueCount) times"))
-            }
-            if lowered.hasPrefix("sightline-") { arrival.isRaw = false }
-            arrival.fields[name] = value
-        }
-        return .success(arrival)
     }
 
     static func payload(of message: OpaquePointer) -> Data {

@@ -14,14 +14,17 @@ import Synchronization
 /// When the window is full, a publish waits for a free place. That wait ends: every
 /// publish in the window ends by its acknowledgement, its timeout or the connection's close.
 final class NATSPublishWindow: Sendable {
+    // Unsafe continuations rather than checked ones (each costs an allocation per
+    // publish): every one is resumed exactly once, by whoever removes it from `State` under
+    // the lock.
     private struct State {
         var inFlight = 0
         /// Publishes waiting for a place, oldest first from `waitingHead`; resumed with
         /// false when the window closed.
-        var waiting: [CheckedContinuation<Bool, Never>] = []
+        var waiting: [UnsafeContinuation<Bool, Never>] = []
         var waitingHead = 0
         /// Publishes handed to the client, by the address of their message.
-        var pending: [UInt: CheckedContinuation<Void, any Error>] = [:]
+        var pending: [UInt: UnsafeContinuation<Void, any Error>] = [:]
         var closed = false
     }
 
@@ -51,7 +54,7 @@ final class NATSPublishWindow: Sendable {
         }
 
         let key = UInt(bitPattern: message)
-        try await withCheckedThrowingContinuation { continuation in
+        try await withUnsafeThrowingContinuation { continuation in
             // Registered before the message leaves: its acknowledgement may arrive before
             // js_PublishMsgAsync returns.
             let registered = state.withLock { state -> Bool in
@@ -94,7 +97,7 @@ final class NATSPublishWindow: Sendable {
     /// address is the key), with `error` when it failed. Runs on a client thread.
     func complete(_ key: UInt, with error: NATSError?) {
         let (publisher, next) = state.withLock {
-            state -> (CheckedContinuation<Void, any Error>?, CheckedContinuation<Bool, Never>?) in
+            state -> (UnsafeContinuation<Void, any Error>?, UnsafeContinuation<Bool, Never>?) in
             guard let publisher = state.pending.removeValue(forKey: key) else { return (nil, nil) }
             return (publisher, Self.releasePlace(&state))
         }
@@ -110,7 +113,7 @@ final class NATSPublishWindow: Sendable {
     /// good, so no acknowledgement will come. Later publishes fail at once.
     func close() {
         let (pending, waiting) = state.withLock {
-            state -> ([CheckedContinuation<Void, any Error>], [CheckedContinuation<Bool, Never>])
+            state -> ([UnsafeContinuation<Void, any Error>], [UnsafeContinuation<Bool, Never>])
             in
             state.closed = true
             let pending = Array(state.pending.values)
@@ -139,7 +142,7 @@ final class NATSPublishWindow: Sendable {
         }
         if let entered { return entered }
 
-        return await withCheckedContinuation { continuation in
+        return await withUnsafeContinuation { continuation in
             let entered = state.withLock { state -> Bool? in
                 if state.closed { return false }
                 if state.inFlight < capacity {
@@ -160,7 +163,7 @@ final class NATSPublishWindow: Sendable {
     }
 
     /// Hands the place of a finished publish to the oldest waiting one, or frees it.
-    private static func releasePlace(_ state: inout State) -> CheckedContinuation<Bool, Never>? {
+    private static func releasePlace(_ state: inout State) -> UnsafeContinuation<Bool, Never>? {
         guard state.waitingHead < state.waiting.count else {
             state.inFlight = max(0, state.inFlight - 1)
             return nil

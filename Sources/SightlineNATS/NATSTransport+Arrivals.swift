@@ -19,34 +19,18 @@ extension NATSTransport {
             jsMsgMetaData_Destroy(metadata)
         }
 
-        let arrival: NATSMessage.Arrival
-        switch NATSMessage.arrival(of: message) {
-        case .success(let read):
-            arrival = read
-        case .failure(let error):
-            deadLetterMalformed(
-                handle, Self.allHeaders(of: message), error, consumer: consumer,
-                attempt: deliveries)
-            return nil
-        }
-        if let target = arrival.targetGroup, target != consumer.key.group {
+        let reading = NATSEnvelopeHeaders.read(
+            message, channel: consumer.key.channel, storedAt: storedAt,
+            attempt: Int(clamping: max(1, deliveries)))
+        if let target = reading.targetGroup, target != consumer.key.group {
             natsMsg_AckSync(message, nil, nil)
             natsMsg_Destroy(message)
             return nil
         }
-
-        do {
-            var fields = arrival.fields
-            if arrival.isRaw {
-                fields = Self.rawFields(
-                    fields, natsMessageID: arrival.natsMessageID, channel: consumer.key.channel,
-                    storedAt: storedAt)
-            }
-            var envelope = try Envelope(
-                headerFields: fields, payload: NATSMessage.payload(of: message))
-            envelope.attempt = Int(clamping: max(1, deliveries))
+        switch reading.envelope {
+        case .success(let envelope):
             return envelope
-        } catch {
+        case .failure(let error):
             deadLetterMalformed(
                 handle, Self.allHeaders(of: message), error, consumer: consumer,
                 attempt: deliveries)
@@ -58,27 +42,6 @@ extension NATSTransport {
     /// readable of them.
     private static func allHeaders(of message: OpaquePointer) -> [String: [String]] {
         (try? NATSMessage.headers(of: message).get()) ?? [:]
-    }
-
-    /// The header form of a raw message of a channel: its type is the channel's name (the
-    /// default channel of a message type is its type name, so the type named like the
-    /// channel handles it), its id the `Nats-Msg-Id` when that is a UUID, else a fresh one,
-    /// its creation time the stream's time stamp, its content type JSON unless given. Other
-    /// headers, W3C trace context included, pass through and are checked as usual.
-    static func rawFields(
-        _ fields: [String: String], natsMessageID: String?, channel: String, storedAt: Int64
-    ) -> [String: String] {
-        var fields = fields
-        fields[EnvelopeHeaderName.id] =
-            (natsMessageID.flatMap(MessageID.init) ?? MessageID.make())
-            .description
-        fields[EnvelopeHeaderName.messageType] = channel
-        fields[EnvelopeHeaderName.channel] = channel
-        if storedAt > 0 { fields[EnvelopeHeaderName.createdAt] = String(storedAt) }
-        if !fields.keys.contains(where: { $0.lowercased() == EnvelopeHeaderName.contentType }) {
-            fields[EnvelopeHeaderName.contentType] = "application/json"
-        }
-        return fields
     }
 
     func deadLetterMalformed(

@@ -47,6 +47,7 @@ public final class NATSTransport: Transport {
     let workers: BlockingWorkers
     let settler: NATSSettler
     let readyStreams = Mutex<Set<String>>([])
+    let routes = Mutex<[String: ChannelRoute]>([:])
     let groups = Mutex<[GroupKey: NATSGroupConsumer]>([:])
     let malformedCount = Atomic<Int>(0)
     let lagTicker = Mutex<Task<Void, Never>?>(nil)
@@ -117,21 +118,27 @@ public final class NATSTransport: Transport {
     public func enqueue(
         _ envelope: Envelope, to groups: [GroupKey], whenFull: FullQueueBehavior
     ) async throws {
-        try NATSNames.validate(channel: envelope.channel)
+        let route = try await route(of: envelope.channel)
         let deadline: Date? =
             switch whenFull {
             case .fail: nil
             case .wait(let timeout): Date().addingTimeInterval(timeout.seconds)
             }
-        let copies: [(target: String?, id: String)] =
-            groups.isEmpty
-            ? [(nil, envelope.id.description)]
-            : groups.map { ($0.group, "\(envelope.id)~\($0.group)~\(MessageID.make())") }
+        let partition = NATSNames.partition(
+            of: envelope.partitionKey ?? envelope.id.description,
+            partitions: configuration.partitions)
 
-        for copy in copies {
-            var headers = try envelope.headerFields()
-            headers[NATSMessage.targetGroupHeader] = copy.target
-            try await publish(envelope, headers: headers, messageID: copy.id, until: deadline)
+        guard !groups.isEmpty else {
+            try await publish(
+                envelope, targetGroup: nil, messageID: envelope.id.description,
+                subject: route.subjects[partition], stream: route.stream, until: deadline)
+            return
+        }
+        for group in groups {
+            try await publish(
+                envelope, targetGroup: group.group,
+                messageID: "\(envelope.id)~\(group.group)~\(MessageID.make())",
+                subject: route.subjects[partition], stream: route.stream, until: deadline)
         }
     }
 
@@ -216,23 +223,39 @@ public final class NATSTransport: Transport {
 
     // MARK: Publishing
 
-    func publish(
-        _ envelope: Envelope, headers: [String: String], messageID: String, until deadline: Date?
-    ) async throws {
-        let channel = envelope.channel
-        let partition = NATSNames.partition(
-            of: envelope.partitionKey ?? envelope.id.description,
-            partitions: configuration.partitions)
-        let subject = NATSNames.subject(channel: channel, partition: partition)
-        let stream = NATSNames.stream(channel: channel)
-        if !readyStreams.withLock({ $0.contains(stream) }) {
-            try await workers.run { [self] in try ensureStream(channel: channel) }
-        }
+    /// Where a channel's messages go: its stream (created on first use) and the subject of
+    /// each partition, computed once per channel rather than for every publish.
+    struct ChannelRoute: Sendable {
+        var stream: String
+        var subjects: [String]
+    }
 
+    /// The route of `channel`, creating its stream on first use.
+    ///
+    /// - Throws: ``NATSError`` `invalidConfiguration` for a channel that is not usable in a
+    ///   subject, or the stream's setup failure.
+    func route(of channel: String) async throws -> ChannelRoute {
+        if let route = routes.withLock({ $0[channel] }) { return route }
+
+        try NATSNames.validate(channel: channel)
+        try await workers.run { [self] in try ensureStream(channel: channel) }
+        let route = ChannelRoute(
+            stream: NATSNames.stream(channel: channel),
+            subjects: (0..<configuration.partitions).map {
+                NATSNames.subject(channel: channel, partition: $0)
+            })
+        routes.withLock { $0[channel] = route }
+        return route
+    }
+
+    func publish(
+        _ envelope: Envelope, targetGroup: String?, messageID: String, subject: String,
+        stream: String, until deadline: Date?
+    ) async throws {
         while true {
             do {
                 let message = try NATSMessage.make(
-                    subject: subject, headers: headers, payload: envelope.payload)
+                    subject: subject, envelope: envelope, targetGroup: targetGroup)
                 try await connection.publishes.publish(
                     message, through: connection.jetStream, messageID: messageID,
                     stream: stream, timeout: connection.options.requestTimeout)

@@ -17,10 +17,15 @@ import Synchronization
 /// The traced scenario samples 10% of traces and hands the spans to an exporter that counts
 /// and discards them, so the figure is the bus's own tracing cost, not a collector's.
 ///
-/// Not yet: Sightline reaches about a fifth of the raw client here. The process is CPU-bound
-/// at roughly 100 µs per message, spread over JSON payload coding, building and reading the
-/// header form (dictionaries of strings on both sides), the client's per-header allocations,
-/// and a task wake-up per publish acknowledgement and per delivery.
+/// Each scenario also reports the CPU time the process spent per message, all threads
+/// included: on a loaded machine it says more than the throughput what a message costs.
+///
+/// Not yet: Sightline reaches about a third of the raw client here. The process is
+/// CPU-bound at several times the raw client's CPU per message: the raw program carries an
+/// 8-byte body and no headers, Sightline a JSON payload and the envelope's header form.
+/// A profile puts the rest in the core's JSON payload coding and envelope handling, and in
+/// the client's work per header (a hash-table entry and allocations for each header, on
+/// both sides, and freeing them with the message).
 enum NATSBenchmark {
     static let usage = """
         usage: sightline bench nats [--url nats://HOST:PORT] [--messages N] [--window W]
@@ -44,12 +49,12 @@ enum NATSBenchmark {
     }
 
     /// The JSON form of a run.
-    struct Report: Codable {
+    struct Report: Encodable {
         var benchmark: String
         var cores: Int
         var messages: Int
         var window: Int
-        var results: [InprocBenchmark.Result]
+        var results: [Row]
         var peakResidentBytes: Int
         var cpuSeconds: Double
 
@@ -58,6 +63,34 @@ enum NATSBenchmark {
             case peakResidentBytes = "peak_resident_bytes"
             case cpuSeconds = "cpu_seconds"
         }
+    }
+
+    /// One scenario's result and the CPU time this process spent per message on it (all
+    /// threads: publishing, the client's I/O, consuming), the figure that says what a
+    /// message costs regardless of how loaded the machine is.
+    struct Row: Encodable {
+        var result: InprocBenchmark.Result
+        var cpuMicrosecondsPerMessage: Double
+
+        enum CodingKeys: String, CodingKey {
+            case cpuMicrosecondsPerMessage = "cpu_us_per_message"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            try result.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(cpuMicrosecondsPerMessage, forKey: .cpuMicrosecondsPerMessage)
+        }
+    }
+
+    /// Runs `body` and adds its result with the CPU time spent per message meanwhile.
+    private static func measured(
+        _ messages: Int, _ body: () async throws -> InprocBenchmark.Result
+    ) async rethrows -> Row {
+        let before = ProcessResources.cpuSeconds()
+        let result = try await body()
+        let seconds = ProcessResources.cpuSeconds() - before
+        return Row(result: result, cpuMicrosecondsPerMessage: seconds * 1e6 / Double(messages))
     }
 
     static func run(_ words: [String]) async throws -> Int32 {
@@ -77,13 +110,16 @@ enum NATSBenchmark {
             }
         }
 
-        var results: [InprocBenchmark.Result] = []
+        var results: [Row] = []
         var raw: InprocBenchmark.Result?
         if only?.contains("raw") ?? true {
-            raw = try await onOwnThread {
-                try runRaw(url: server.0, messages: messages, window: window)
+            let row = try await measured(messages) {
+                try await onOwnThread {
+                    try runRaw(url: server.0, messages: messages, window: window)
+                }
             }
-            results.append(raw!)
+            raw = row.result
+            results.append(row)
         }
         let scenarios = [
             Scenario(key: "unordered", name: "sightline, unordered", ordered: false),
@@ -93,10 +129,13 @@ enum NATSBenchmark {
             Scenario(key: "ordered", name: "sightline, ordered partitions", ordered: true),
         ]
         for scenario in scenarios where only?.contains(scenario.key) ?? true {
-            var result = try await runSightline(
-                scenario, url: server.0, messages: messages, window: window)
-            result.ratioToBaseline = raw.map { result.messagesPerSecond / $0.messagesPerSecond }
-            results.append(result)
+            var row = try await measured(messages) {
+                try await runSightline(scenario, url: server.0, messages: messages, window: window)
+            }
+            row.result.ratioToBaseline = raw.map {
+                row.result.messagesPerSecond / $0.messagesPerSecond
+            }
+            results.append(row)
         }
         let peak = ProcessResources.peakResidentBytes()
         let cpu = ProcessResources.cpuSeconds()
@@ -113,7 +152,8 @@ enum NATSBenchmark {
             print(
                 "sightline bench nats: \(messages) messages per scenario, window \(window), "
                     + "\(ProcessInfo.processInfo.activeProcessorCount) cores")
-            for result in results {
+            for row in results {
+                let result = row.result
                 let ratio =
                     result.ratioToBaseline.map { String(format: "%.2f", $0) }
                     ?? (result.scenario == "raw cnats" ? "1.00" : "-")
@@ -121,9 +161,10 @@ enum NATSBenchmark {
                 var line =
                     "  " + name
                     + String(
-                        format: "%9.0f msg/s  p50 %8.0f µs  p99 %8.0f µs  ratio ",
-                        result.messagesPerSecond, result.p50Microseconds,
-                        result.p99Microseconds) + ratio
+                        format: "%9.0f msg/s  CPU %5.1f µs/msg  "
+                            + "p50 %8.0f µs  p99 %8.0f µs  ratio ",
+                        result.messagesPerSecond, row.cpuMicrosecondsPerMessage,
+                        result.p50Microseconds, result.p99Microseconds) + ratio
                 if let exported = result.spansExported, let dropped = result.spansDropped {
                     line += "  spans exported/dropped \(exported)/\(dropped)"
                 }

@@ -77,6 +77,18 @@ final class NATSServerProcess: @unchecked Sendable {
         self.process = nil
     }
 
+    /// SIGSTOP: the server keeps its connections open but answers nothing until `resume`.
+    func pause() {
+        guard let process, process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGSTOP)
+    }
+
+    /// SIGCONT after `pause`.
+    func resume() {
+        guard let process else { return }
+        Foundation.kill(process.processIdentifier, SIGCONT)
+    }
+
     /// SIGTERM and wait.
     func stop() {
         guard let process, process.isRunning else { return }
