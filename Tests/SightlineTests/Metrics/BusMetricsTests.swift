@@ -11,7 +11,7 @@ import Testing
 
         let names = registry.collect().map(\.name)
         #expect(names == ["sightline_metrics_overflow_total"] + BusMetrics.definitions.map(\.name))
-        #expect(names.count == 30)
+        #expect(names.count == 32)
         let buildInfo = registry.collect().first { $0.name == "sightline_build_info" }
         #expect(
             buildInfo?.series == [
