@@ -258,7 +258,7 @@ public final class NATSDeadLetterStore: DeadLetterStore {
 
     /// Nanoseconds since the Unix epoch, as the `…-unix-nanos` headers hold them.
     public static func unixNanos(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1e9).rounded())
+        Envelope.unixNanos(date)
     }
 
     private static func date(_ text: String?) -> Date {

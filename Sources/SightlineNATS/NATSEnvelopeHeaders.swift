@@ -24,7 +24,7 @@ enum NATSEnvelopeHeaders {
     static func write(
         _ envelope: Envelope, targetGroup: String?, into message: OpaquePointer
     ) throws {
-        try validateForEncoding(envelope)
+        try envelope.validateForEncoding()
 
         let writer = Writer(message: message)
         for (name, value) in envelope.headers {
@@ -44,9 +44,9 @@ enum NATSEnvelopeHeaders {
         if envelope.priority != .normal {
             try writer.set(EnvelopeHeaderName.priority, envelope.priority.rawValue)
         }
-        try writer.set(EnvelopeHeaderName.createdAt, unixNanos(envelope.createdAt))
+        try writer.set(EnvelopeHeaderName.createdAt, Envelope.unixNanos(envelope.createdAt))
         if let expiresAt = envelope.expiresAt {
-            try writer.set(EnvelopeHeaderName.expiresAt, unixNanos(expiresAt))
+            try writer.set(EnvelopeHeaderName.expiresAt, Envelope.unixNanos(expiresAt))
         }
         if !isDefaultCorrelation(envelope) {
             try writer.set(EnvelopeHeaderName.correlationID, envelope.correlationID)
@@ -87,46 +87,6 @@ enum NATSEnvelopeHeaders {
             position += 1
         }
         return true
-    }
-
-    /// The checks the core applies before encoding an envelope, with its errors.
-    private static func validateForEncoding(_ envelope: Envelope) throws {
-        let limits = EnvelopeLimits.standard
-        for (name, value) in envelope.headers {
-            if EnvelopeHeaderName.isReserved(name) {
-                throw EnvelopeError(
-                    .reservedHeader, field: name,
-                    "header name is reserved by Sightline; choose another name")
-            }
-            if name.isEmpty || name.utf8.count > limits.maximumHeaderValueBytes
-                || value.utf8.count > limits.maximumHeaderValueBytes
-            {
-                throw EnvelopeError(
-                    .invalidField, field: name,
-                    "header name must be 1 to \(limits.maximumHeaderValueBytes) bytes and its "
-                        + "value at most as long")
-            }
-        }
-        guard envelope.headers.count <= limits.maximumHeaders else {
-            throw EnvelopeError(
-                .oversized, field: "headers",
-                "\(envelope.headers.count) headers exceed the limit of \(limits.maximumHeaders)")
-        }
-        guard envelope.links.count <= limits.maximumLinks else {
-            throw EnvelopeError(
-                .oversized, field: "links",
-                "\(envelope.links.count) links exceed the limit of \(limits.maximumLinks)")
-        }
-    }
-
-    /// Nanoseconds since the Unix epoch, saturating at the ends of `Int64`, as the core
-    /// writes `sightline-created-unix-nanos`.
-    static func unixNanos(_ date: Date) -> Int64 {
-        let nanos = (date.timeIntervalSince1970 * 1_000_000_000).rounded()
-        guard nanos.isFinite else { return nanos > 0 ? Int64.max : 0 }
-        if nanos >= 0x1p63 { return Int64.max }
-        if nanos < -0x1p63 { return Int64.min }
-        return Int64(nanos)
     }
 
     /// Sets headers on one message from C strings, without intermediate `String`s for
@@ -594,8 +554,8 @@ enum NATSEnvelopeHeaders {
             return Envelope(
                 id: id, messageType: messageType, schemaVersion: schemaVersion,
                 channel: channel, partitionKey: self[.partitionKey], priority: priority,
-                createdAt: date(unixNanos: createdAt),
-                expiresAt: expiresAt.map { date(unixNanos: Int64($0)) },
+                createdAt: Envelope.date(unixNanos: createdAt),
+                expiresAt: expiresAt.map { Envelope.date(unixNanos: Int64($0)) },
                 correlationID: self[.correlationID], causationID: self[.causationID],
                 replyTo: self[.replyTo], headers: freeForm, traceParent: self[.traceParent],
                 traceState: self[.traceState], baggage: self[.baggage], links: links,
@@ -612,7 +572,7 @@ enum NATSEnvelopeHeaders {
             Envelope(
                 id: natsMessageID ?? MessageID.make(),
                 messageType: channel, channel: channel,
-                createdAt: date(unixNanos: storedAt > 0 ? storedAt : 0), headers: freeForm,
+                createdAt: Envelope.date(unixNanos: storedAt > 0 ? storedAt : 0), headers: freeForm,
                 traceParent: self[.traceParent], traceState: self[.traceState],
                 baggage: self[.baggage], attempt: attempt,
                 contentType: self[.contentType] ?? "application/json", payload: payload)
@@ -636,24 +596,7 @@ enum NATSEnvelopeHeaders {
 
         private func links(limits: EnvelopeLimits) throws -> [SpanLink] {
             guard let text = self[.links] else { return [] }
-            let links: [SpanLink]
-            do {
-                links = try JSONDecoder().decode([SpanLink].self, from: Data(text.utf8))
-            } catch {
-                throw EnvelopeError(
-                    .invalidField, field: EnvelopeHeaderName.links,
-                    "not a JSON array of span links: \(error)")
-            }
-            guard links.count <= limits.maximumLinks else {
-                throw EnvelopeError(
-                    .oversized, field: EnvelopeHeaderName.links,
-                    "\(links.count) links exceed the limit of \(limits.maximumLinks)")
-            }
-            return links
-        }
-
-        private func date(unixNanos: Int64) -> Date {
-            Date(timeIntervalSince1970: Double(unixNanos) / 1_000_000_000)
+            return try Envelope.links(headerValue: text, limits: limits)
         }
     }
 }

@@ -122,7 +122,10 @@ extension Envelope {
         self = try fields.envelope()
     }
 
-    func validateForEncoding(limits: EnvelopeLimits) throws {
+    /// The checks every encoding of an envelope applies: free-form headers neither reserved
+    /// nor empty nor oversized, and header and link counts within the limits. Adapters that
+    /// write a header form of their own call it to refuse what the core would refuse.
+    public func validateForEncoding(limits: EnvelopeLimits = .standard) throws {
         for (name, value) in headers {
             if EnvelopeHeaderName.isReserved(name) {
                 throw EnvelopeError(
@@ -152,7 +155,7 @@ extension Envelope {
 
     /// Nanoseconds since the Unix epoch, saturating at the ends of `Int64` (about the years
     /// 1677 and 2262), so that no date traps.
-    static func unixNanos(_ date: Date) -> Int64 {
+    public static func unixNanos(_ date: Date) -> Int64 {
         let nanos = (date.timeIntervalSince1970 * 1_000_000_000).rounded()
         guard nanos.isFinite else { return nanos > 0 ? Int64.max : 0 }
         // Double(Int64.max) rounds up to 2^63, which does not fit; compare with 2^63 itself.
@@ -161,7 +164,8 @@ extension Envelope {
         return Int64(nanos)
     }
 
-    static func date(unixNanos: Int64) -> Date {
+    /// The date `unixNanos(_:)` wrote.
+    public static func date(unixNanos: Int64) -> Date {
         Date(timeIntervalSince1970: Double(unixNanos) / 1_000_000_000)
     }
 

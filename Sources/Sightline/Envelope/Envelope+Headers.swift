@@ -184,6 +184,16 @@ private struct HeaderReader {
 
     func links() throws -> [SpanLink] {
         guard let text = reserved[EnvelopeHeaderName.links] else { return [] }
+        return try Envelope.links(headerValue: text, limits: limits)
+    }
+}
+
+extension Envelope {
+    /// The span links of a `sightline-links` header value: a JSON array, at most
+    /// `limits.maximumLinks` long.
+    public static func links(headerValue text: String, limits: EnvelopeLimits) throws
+        -> [SpanLink]
+    {
         let links: [SpanLink]
         do {
             links = try JSONDecoder().decode([SpanLink].self, from: Data(text.utf8))
