@@ -70,7 +70,8 @@ func runExporterBenchmark(arguments: [String]) async throws {
         encodeSpansPerSecond: count / max(encodeTime.seconds, 1e-9),
         deliverSpansPerSecond: count / max(deliverTime.seconds, 1e-9),
         rawBytesPerSpan: Double(rawBytes) / count, gzipBytesPerSpan: Double(gzipBytes) / count,
-        requests: statistics.requests, bytesSent: statistics.bytesSent)
+        requests: statistics.requests, bytesSent: statistics.bytesSent,
+        peakResidentBytes: ProcessResources.peakResidentBytes())
     print(options.json ? try report.jsonLine() : report.table())
 }
 
@@ -155,6 +156,7 @@ struct ExporterBenchmarkReport: Encodable {
     var gzipBytesPerSpan: Double
     var requests: Int
     var bytesSent: Int
+    var peakResidentBytes: Int
 
     func jsonLine() throws -> String {
         let encoder = JSONEncoder()
@@ -174,6 +176,7 @@ struct ExporterBenchmarkReport: Encodable {
             ("bytes/span gzip", String(format: "%.1f", gzipBytesPerSpan)),
             ("requests", "\(requests)"),
             ("bytes sent", "\(bytesSent)"),
+            ("peak resident memory", ProcessResources.megabytes(peakResidentBytes)),
         ]
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
