@@ -111,6 +111,8 @@ extension Bus {
 
         let now = clock.wallTime()
         let parent = MessageContext.current
+        // An empty one is no correlation id: the new message's own id stands in (nil).
+        let correlationID = parent.map(\.correlationID).flatMap { $0.isEmpty ? nil : $0 }
         // The trace context is set from the producer span once it starts.
         var envelope = Envelope(
             id: MessageID.make(at: now), messageType: M.messageType,
@@ -118,14 +120,13 @@ extension Bus {
             partitionKey: options.partitionKey ?? message.partitionKey,
             priority: options.priority ?? message.priority, createdAt: now,
             expiresAt: options.timeToLive.map { now.addingTimeInterval($0.seconds) },
-            correlationID: parent?.correlationID, causationID: parent?.messageID.description,
+            correlationID: correlationID, causationID: parent?.messageID.description,
             headers: options.headers, baggage: parent?.envelope.baggage, links: options.links,
             contentType: M.payloadCodec.contentType, payload: Data())
         envelope.body = EnvelopeBody(deferring: message)
         if !transport.carriesMessageValues {
             try encodePayload(of: &envelope)
         }
-        if envelope.correlationID.isEmpty { envelope.correlationID = envelope.id.description }
         do {
             try envelope.validateForEncoding(limits: configuration.envelopeLimits)
         } catch {

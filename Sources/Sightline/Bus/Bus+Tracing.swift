@@ -113,10 +113,9 @@ extension Bus {
             envelope.writtenTraceContext = WrittenTraceContext()
             return
         }
-        let header = TraceParent(span.context).headerValue
-        envelope.traceParent = header
+        // The header itself is formatted only if something reads it.
+        envelope.writtenTraceContext = WrittenTraceContext(context: span.context)
         envelope.traceState = span.context.traceState.isEmpty ? nil : span.context.traceState
-        envelope.writtenTraceContext = WrittenTraceContext(header: header, context: span.context)
     }
 
     /// Starts the CONSUMER span of one delivery attempt.
@@ -126,6 +125,14 @@ extension Bus {
             let parent = subscription.options.traceMode == .childOfCreation ? creation : nil
             return tracer.startSpan("process", kind: .consumer, parent: parent)
         }
+        let template = subscription.processSpan
+        if subscription.options.traceMode == .childOfCreation, let creation,
+            tracer.decisionForChild(of: creation) == .drop
+        {
+            // Known not to record: the sampler needs neither the link nor the attributes.
+            return tracer.startSpan(template.name, kind: .consumer, parent: creation)
+        }
+
         var links: [SpanLinkData] = []
         if let creation {
             links.append(
@@ -140,7 +147,6 @@ extension Bus {
             case .childOfCreation: creation
             case .newTraceLinkedToCreation: nil
             }
-        let template = subscription.processSpan
         let span = tracer.startSpan(
             template.name, kind: .consumer, parent: parent, links: links,
             attributes: template.attributes)
@@ -182,12 +188,9 @@ extension Bus {
     /// The context the message was created in, or nil when it carries none or an invalid
     /// one (processing then starts a new trace).
     static func creationContext(of envelope: Envelope) -> SpanContext? {
-        guard let header = envelope.traceParent else { return nil }
-
         // Written in this process from a context without tracestate: what parsing the header
-        // would give, without parsing it.
-        let written = envelope.writtenTraceContext
-        if let context = written.context, header == written.header, envelope.traceState == nil,
+        // would give, without formatting or parsing it.
+        if let context = envelope.writtenTraceContext.context, envelope.traceState == nil,
             context.traceState.isEmpty
         {
             return SpanContext(
@@ -195,7 +198,9 @@ extension Bus {
                 traceState: "", isRemote: true)
         }
 
-        guard let parent = TraceParent.parse(header) else { return nil }
+        guard let header = envelope.traceParent, let parent = TraceParent.parse(header) else {
+            return nil
+        }
         let state = envelope.traceState.map { TraceState.parse($0) } ?? TraceState()
         return parent.makeSpanContext(traceState: state)
     }

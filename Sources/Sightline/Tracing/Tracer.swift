@@ -24,6 +24,9 @@ public final class Tracer: Sendable {
     public let resource: TracingResource
 
     private let sampler: any Sampler
+    /// The sampler when it is a built-in one, which looks at nothing but the parent and the
+    /// trace id (see ``decisionForChild(of:)``).
+    private let standardSampler: StandardSampler?
     private let processor: BatchSpanProcessor?
     private let exporter: (any SpanExporter)?
     private let clock: any BusClock
@@ -50,6 +53,7 @@ public final class Tracer: Sendable {
         self.configuration = configuration
         self.resource = configuration.makeResource()
         self.sampler = configuration.makeSampler()
+        self.standardSampler = sampler as? StandardSampler
         self.exporter = exporter
         self.clock = clock
         self.limits = SpanLimits(
@@ -136,6 +140,21 @@ public final class Tracer: Sendable {
         return Span(
             context: context, parentSpanID: validParent?.spanID, name: name, kind: kind,
             recorder: recorder)
+    }
+
+    /// The sampling decision for a child of a valid `parent`, when it can be known before
+    /// the span's attributes and links are built: the built-in samplers decide from the
+    /// parent and the trace id alone. nil when the sampler may look at more, or when
+    /// tracing is disabled.
+    ///
+    /// Callers skip building what a dropped span would not record; building a consumer
+    /// span's link and its message id attribute was a tenth of the cost of an unsampled
+    /// traced delivery in profiles.
+    func decisionForChild(of parent: SpanContext) -> SamplingDecision? {
+        guard isEnabled, parent.isValid, let standardSampler else { return nil }
+        return standardSampler.shouldSample(
+            parent: parent, traceID: parent.traceID, name: "", kind: .internal,
+            attributes: [:], links: [])
     }
 
     /// Suspends the calling task (never its thread) while the span queue stands at or above
