@@ -71,7 +71,9 @@ struct CommandArguments {
 
     func double(_ name: String, range: ClosedRange<Double>) throws -> Double? {
         guard let text = values[name] else { return nil }
-        guard let value = Double(text), value.isFinite, range.contains(value) else {
+        // Decimal notation only: `Double` would also read "0x10" as sixteen.
+        let decimal = text.allSatisfy { $0.isASCII && ($0.isNumber || $0 == "." || $0 == "-") }
+        guard decimal, let value = Double(text), value.isFinite, range.contains(value) else {
             throw UsageError(
                 message: "\(name) must be a number from \(range.lowerBound) to "
                     + "\(range.upperBound), got '\(text)'")

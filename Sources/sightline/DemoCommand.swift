@@ -8,7 +8,9 @@ enum DemoCommand {
     static let usage = """
         usage: sightline demo [--orders FILE] [--limit N] [--speedup X] [--failure-rate R]
                               [--seed S] [--json] [--verbose] [--show-traces N]
-                              [--metrics-port P] [--linger S] [--store PATH]
+                              [--metrics-port P] [--linger S] [--policy FILE]
+                              [--unreadable-share R] [--store PATH] [--transport T]
+                              [--role R] [--idle-exit S]
           --orders FILE       the CDNOW purchase log (default: $SIGHTLINE_CDNOW, or
                               .cache/cdnow/CDNOW_master.txt as scripts/fetch-cdnow leaves it)
           --limit N           replay only the first N purchases
@@ -28,9 +30,9 @@ enum DemoCommand {
                               dead-lettered as unknown_version (default 0)
           --store PATH        run the workflow as a saga kept in this SQLite store; run
                               again on the same store to resume a stopped run
+        \(DemoEngineOptions.usage)
         Tracing follows the OTEL_* variables; with OTEL_EXPORTER_OTLP_ENDPOINT set, spans go
         to that collector over OTLP/HTTP.
-        \(DemoEngineOptions.usage)
         """
 
     static func run(_ words: [String]) async throws -> Int32 {

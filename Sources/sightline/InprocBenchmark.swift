@@ -68,9 +68,6 @@ enum InprocBenchmark {
         let runs = try arguments.int("--runs", range: 1...50) ?? 3
         let only = arguments.string("--only")
 
-        var baseline = try await median(runs) { try await runBaseline(messages: messages) }
-        baseline.peakResidentBytes = ProcessResources.peakResidentBytes()
-        var results = [baseline]
         let scenarios: [(id: String, name: String, groups: Int, Instrumentation)] = [
             ("bus", "sightline", 1, .none),
             ("bus-4-groups", "sightline", 4, .none),
@@ -81,6 +78,10 @@ enum InprocBenchmark {
         if let only, !scenarios.contains(where: { $0.id == only }) {
             throw UsageError(message: "unknown scenario '\(only)'\n\(usage)")
         }
+
+        var baseline = try await median(runs) { try await runBaseline(messages: messages) }
+        baseline.peakResidentBytes = ProcessResources.peakResidentBytes()
+        var results = [baseline]
         var untraced: [Int: Double] = [:]
         for (id, name, groups, instrumentation) in scenarios {
             if let only, id != only { continue }

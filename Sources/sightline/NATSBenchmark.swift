@@ -97,10 +97,17 @@ enum NATSBenchmark {
         let arguments = try CommandArguments(
             words, switchNames: ["--json"],
             valueNames: ["--url", "--messages", "--window", "--only"])
+        try arguments.requireNoPositional()
         let messages = try arguments.int("--messages", range: 100...10_000_000) ?? 20_000
         let window = try arguments.int("--window", range: 1...65_536) ?? 256
         let only = arguments.string("--only").map {
             Set($0.split(separator: ",").map(String.init))
+        }
+        let known: Set = ["raw", "unordered", "traced", "ordered"]
+        if let unknown = only?.subtracting(known).sorted(), !unknown.isEmpty {
+            throw UsageError(
+                message: "--only names unknown scenarios \(unknown.joined(separator: ", ")); "
+                    + "known: raw, unordered, traced, ordered")
         }
         let server = try arguments.string("--url").map { ($0, nil as Process?) } ?? startServer()
         defer {

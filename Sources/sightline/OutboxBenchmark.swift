@@ -47,6 +47,7 @@ enum OutboxBenchmark {
         let arguments = try CommandArguments(
             words, switchNames: ["--json"],
             valueNames: ["--messages", "--per-unit", "--runs", "--synchronous", "--directory"])
+        try arguments.requireNoPositional()
         let messages = try arguments.int("--messages", range: 100...10_000_000) ?? 20_000
         let perUnit = try arguments.int("--per-unit", range: 1...10_000) ?? 1
         let runs = try arguments.int("--runs", range: 1...50) ?? 3

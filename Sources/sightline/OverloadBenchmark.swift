@@ -20,6 +20,7 @@ let overloadBenchmarkUsage = """
 func runOverloadBenchmark(arguments: [String]) async throws -> Int32 {
     let parsed = try CommandArguments(
         arguments, switchNames: ["--quick", "--json"], valueNames: ["--service-us", "--seed"])
+    try parsed.requireNoPositional()
     let options = OverloadBenchmark.Options(
         quick: parsed.has("--quick"),
         serviceTime: .microseconds(try parsed.int("--service-us", range: 10...10_000) ?? 100),

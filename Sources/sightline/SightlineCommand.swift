@@ -7,17 +7,17 @@ struct SightlineCommand {
         usage: sightline <command> [flags]
           demo            run the order workflow on the CDNOW purchase log
           bench inproc    measure in-process publish-to-handled throughput and latency
-          bench nats      the same over JetStream, next to the raw NATS C client
-          bench exporter  measure OTLP span encoding and delivery to a local receiver
           bench tracing   spans end to end to a local receiver, next to the Python SDK
+          bench exporter  measure OTLP span encoding and delivery to a local receiver
+          bench nats      publish to handled over JetStream, next to the raw NATS C client
+          bench outbox    measure staging and relaying through the SQLite outbox
+          bench overload  the back-pressure controller under measured overload, on and off
           bench scrape    measure rendering a /metrics scrape with a demo's series
+          bench soak      run the bus flat out for minutes and watch its resident memory
+          dlq             list, show and redrive dead letters (--store PATH or --transport URL)
+          policy check F  validate a back-pressure policy file and print the effective policy
           schema snapshot write the demo's message schemas to files, one per type and version
           schema check    compare the demo's message types with committed schema files
-          dlq             list, show and redrive dead letters (--store PATH or --transport URL)
-          bench overload  the back-pressure controller under measured overload, on and off
-          policy check F  validate a back-pressure policy file and print the effective policy
-          bench outbox    measure staging and relaying through the SQLite outbox
-          bench soak      run the bus flat out for minutes and watch its resident memory
           help            show this text
         Run `sightline <command> --help` for a command's flags.
         """
@@ -34,6 +34,10 @@ struct SightlineCommand {
             return 2
         }
         let rest = Array(words.dropFirst())
+        // Errors name the benchmark too: "sightline bench soak: …".
+        let name =
+            command == "bench" && rest.first.map { !$0.hasPrefix("-") } == true
+            ? "bench \(rest[0])" : command
         do {
             if rest.contains("--help") {
                 print(help(for: command, rest))
@@ -81,10 +85,10 @@ struct SightlineCommand {
                 return 2
             }
         } catch let error as UsageError {
-            printError("sightline \(command): \(error)")
+            printError("sightline \(name): \(error)")
             return 2
         } catch {
-            printError("sightline \(command): \(error)")
+            printError("sightline \(name): \(error)")
             return 1
         }
     }

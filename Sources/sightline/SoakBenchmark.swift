@@ -14,6 +14,10 @@ enum SoakBenchmark {
           --sample-seconds S   seconds between memory samples (default 10)
           --sampling RATIO     trace sampling ratio (default 0.1)
           --json               print one JSON object as the last line
+        Exits 1 when resident memory grew: the last fifth of the samples more than 10% above
+        the first fifth's peak, or the second half climbing by more than 1% of it a minute.
+        The first minute includes warming up, so give it several minutes for a verdict.
+        "handled" counts the deliveries of both subscriber groups.
         """
 
     struct Sample: Codable {
@@ -227,7 +231,7 @@ enum SoakBenchmark {
             String(
                 format: "sightline bench soak: %.1f minutes, %d published, %.0f msg/s",
                 report.minutes, report.published, report.messagesPerSecond))
-        Swift.print("  seconds   resident   handled")
+        Swift.print("  seconds   resident   handled (both groups)")
         for sample in report.samples {
             Swift.print(
                 String(format: "  %7.0f ", sample.seconds)
@@ -243,7 +247,7 @@ enum SoakBenchmark {
                 + "\(ProcessResources.megabytes(report.finalResidentBytes)), peak "
                 + "\(ProcessResources.megabytes(report.peakResidentBytes)), second-half slope "
                 + String(format: "%.2f MB/min", report.secondHalfSlopeBytesPerMinute / 1_048_576)
-                + (report.bounded ? ": bounded" : ": GROWING"))
+                + (report.bounded ? ": bounded" : ": GROWING (exit status 1)"))
     }
 }
 
