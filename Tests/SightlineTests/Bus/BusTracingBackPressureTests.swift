@@ -39,8 +39,9 @@ import Testing
                 logger: .disabled, tracer: tracer, metrics: try BusMetrics(registry: registry)))
         // Four spans go out in an export the exporter holds; six more fill the queue to its
         // high-water mark.
-        for index in 0..<10 { tracer.startSpan("filler \(index)", parent: nil).end() }
+        for index in 0..<4 { tracer.startSpan("held \(index)", parent: nil).end() }
         #expect(await exporter.waitForExportCalls(1))
+        for index in 0..<6 { tracer.startSpan("queued \(index)", parent: nil).end() }
 
         let publisher = Task {
             try await bus.publish(OrderPlaced(orderID: 1, customer: "c", amount: 1))
