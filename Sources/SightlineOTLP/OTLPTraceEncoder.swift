@@ -20,9 +20,9 @@ typealias ProtoArrayValue = Opentelemetry__Proto__Common__V1__ArrayValue
 /// All spans go under one `ResourceSpans` (the given resource) and one `ScopeSpans` (the
 /// resource's scope name and version), in the order given. Attributes are written in their
 /// dictionary's order (OTLP gives attribute order no meaning; sorting the keys of every span
-/// showed in the profile), so encoding one input twice gives the same bytes. Span `flags` carry the W3C trace
-/// flags in bits 0-7; link `flags` also set bit 8 ("is-remote is known") and bit 9 when the
-/// linked context is remote, as OTLP 1.1 defines.
+/// showed in the profile), so encoding one input twice gives the same bytes. Span `flags`
+/// carry the W3C trace flags in bits 0-7; link `flags` also set bit 8 ("is-remote is
+/// known") and bit 9 when the linked context is remote, as OTLP 1.1 defines.
 public struct OTLPTraceEncoder: Sendable {
     private let arenas = ArenaPool()
 

@@ -130,7 +130,7 @@ enum SoakBenchmark {
             minutes: minutes, published: published, tally: tally, samples: samples,
             deadLetters: try await deadLetters.count(), tracer: tracer.statistics,
             scrapeBytes: scrapeBytes)
-        print(report, json: arguments.has("--json"))
+        show(report, json: arguments.has("--json"))
         return report.bounded ? 0 : 1
     }
 
@@ -219,30 +219,30 @@ enum SoakBenchmark {
         return variance > 0 ? covariance / variance * 60 : 0
     }
 
-    private static func print(_ report: Report, json: Bool) {
+    private static func show(_ report: Report, json: Bool) {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let text = (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) }
-            Swift.print(text ?? "{}")
+            print(text ?? "{}")
             return
         }
-        Swift.print(
+        print(
             String(
                 format: "sightline bench soak: %.1f minutes, %d published, %.0f msg/s",
                 report.minutes, report.published, report.messagesPerSecond))
-        Swift.print("  seconds   resident   handled (both groups)")
+        print("  seconds   resident   handled (both groups)")
         for sample in report.samples {
-            Swift.print(
+            print(
                 String(format: "  %7.0f ", sample.seconds)
                     + ProcessResources.megabytes(sample.residentBytes).leftPadded(to: 10)
                     + String(format: " %9d", sample.handled))
         }
-        Swift.print(
+        print(
             "  handled \(report.handled), retried \(report.retried), dead letters "
                 + "\(report.deadLetters), spans \(report.spansExported) exported / "
                 + "\(report.spansDropped) dropped, scrape \(report.scrapeBytes) bytes")
-        Swift.print(
+        print(
             "  resident: warm \(ProcessResources.megabytes(report.warmResidentBytes)), final "
                 + "\(ProcessResources.megabytes(report.finalResidentBytes)), peak "
                 + "\(ProcessResources.megabytes(report.peakResidentBytes)), second-half slope "

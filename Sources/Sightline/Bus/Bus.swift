@@ -182,17 +182,16 @@ public final class Bus: Sendable {
                     if deliveries.isEmpty { return }
 
                     // The handled ones are acknowledged together (see `deliverQueued`).
-                    var handled: [Int] = []
-                    for index in deliveries.indices {
+                    var handled: [TransportDelivery] = []
+                    handled.reserveCapacity(deliveries.count)
+                    for delivery in deliveries {
                         // Once stopped, what is left of the batch is reported unfinished.
                         if lifecycle.load(ordering: .acquiring) == .stopped { break }
-                        if await deliverQueued(deliveries[index], to: subscription) {
-                            handled.append(index)
+                        if await deliverQueued(delivery, to: subscription) {
+                            handled.append(delivery)
                         }
                     }
-                    transport.acknowledge(
-                        handled.count == deliveries.count
-                            ? deliveries : handled.map { deliveries[$0] })
+                    transport.acknowledge(handled)
                 }
             }
         }

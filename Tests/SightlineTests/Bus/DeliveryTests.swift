@@ -143,6 +143,8 @@ import Testing
 
         try await bus.deliverForTesting(envelope)
         #expect(await eventually { await handled.count == 1 })
+        // The id is recorded after the handler returns; settled means recorded.
+        await bus.transportForTesting.waitUntilIdle()
         try await bus.deliverForTesting(envelope)
         clock.advance(by: .seconds(30))
         try await bus.deliverForTesting(envelope)
@@ -163,6 +165,8 @@ import Testing
 
         try await bus.deliverForTesting(envelope)
         #expect(await eventually { await handled.count == 1 })
+        // The id is recorded after the handler returns, at the clock's time then.
+        await bus.transportForTesting.waitUntilIdle()
         clock.advance(by: .seconds(61))
         try await bus.deliverForTesting(envelope)
         #expect(await eventually { await handled.count == 2 })
